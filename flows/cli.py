@@ -1,0 +1,236 @@
+"""The ``retrain`` command line (DESIGN section 9).
+
+Commands print human-readable lines; ``--json`` prints one JSON document.
+Exit 0 when the command did its job (a quarantined file or a rejected
+challenger is a normal outcome); exit 1 with a one-line error otherwise.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import sys
+from typing import Annotated, Any
+
+import typer
+
+from flows import report
+
+app = typer.Typer(
+    name="retrain",
+    help="Automatic, auditable retraining of LightGBM models:"
+    " ingest, validate, train, gate, promote.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+data_app = typer.Typer(help="Sample data for trying the system.", no_args_is_help=True)
+app.add_typer(data_app, name="data")
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document instead of text.")]
+
+
+def _settings() -> Any:
+    from schemas.settings import load_settings
+
+    return load_settings()
+
+
+def _emit(data: Any, as_json: bool, text: str) -> None:
+    typer.echo(json.dumps(data, indent=1, default=str) if as_json else text)
+
+
+@data_app.command("generate")
+def data_generate(
+    dataset: Annotated[str, typer.Argument(help="Dataset to generate (transactions).")],
+    days: Annotated[int, typer.Option(min=1, max=366, help="Number of daily files.")] = 14,
+    start: Annotated[
+        dt.datetime, typer.Option(formats=["%Y-%m-%d"], help="First day.")
+    ] = dt.datetime(2026, 10, 1),
+    seed: Annotated[int, typer.Option(help="Random seed: same seed, same files.")] = 7,
+    rows_per_day: Annotated[int, typer.Option(min=10, max=1_000_000)] = 4000,
+    drift_day: Annotated[
+        int | None, typer.Option(help="0-based day from which the data drifts.")
+    ] = None,
+    corrupt: Annotated[
+        str | None, typer.Option(help="Also write one bad file of this kind.")
+    ] = None,
+    corrupt_day: Annotated[
+        int | None, typer.Option(help="0-based day of the bad file (default last).")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Write realistic daily landing files (landing/DATASET/YYYY-MM-DD/...)."""
+    from tasks import samples
+    from tasks.core.generate import CORRUPTION_KINDS
+
+    samples.check_generated(dataset)
+    if corrupt is not None and corrupt not in CORRUPTION_KINDS:
+        raise typer.BadParameter(
+            f"unknown kind {corrupt!r}; use one of {', '.join(CORRUPTION_KINDS)}"
+        )
+    settings = _settings()
+    files = samples.transaction_files(
+        days, start.date(), seed, rows_per_day, drift_day, corrupt, corrupt_day
+    )
+    uris = [
+        u
+        for day, named in files.items()
+        for u in samples.write_landing(settings, dataset, day, named)
+    ]
+    _emit(
+        {"dataset": dataset, "files": uris},
+        as_json,
+        f"wrote {len(uris)} file(s): {uris[0]} ... {uris[-1]}",
+    )
+
+
+@app.command()
+def ingest(
+    dataset: Annotated[str, typer.Argument(help="Dataset contract name, e.g. transactions.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Validate every new landing file: good ones become a new dataset version,
+    bad ones are quarantined with their validation report."""
+    from flows.ingest_dataset import ingest_dataset
+    from schemas.contracts import load_contract
+    from schemas.params import IngestParams
+
+    load_contract(dataset, _settings().specs_dir)
+    result = ingest_dataset(IngestParams(dataset=dataset))
+    _emit(result, as_json, report.ingest_text(result))
+
+
+@app.command()
+def train(
+    model: Annotated[str, typer.Argument(help="Model spec name, e.g. fraud.")],
+    dataset_version: Annotated[
+        str | None, typer.Option(help="Train on this version (default latest).")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Retrain MODEL, compare it with the champion on the same holdout, decide, and promote."""
+    from flows.retrain_model import retrain_model
+    from schemas.params import RetrainParams
+    from schemas.specs import load_model_spec
+
+    load_model_spec(model, _settings().specs_dir)
+    result = retrain_model(RetrainParams(model=model, dataset_version=dataset_version))
+    _emit(result, as_json, report.train_text(result))
+
+
+@app.command()
+def champion(model: Annotated[str, typer.Argument()], as_json: JsonOpt = False) -> None:
+    """Show the current champion of MODEL and where its artifacts are."""
+    data = report.champion_data(_settings(), model)
+    _emit(data, as_json, report.champion_text(data))
+
+
+@app.command()
+def models(model: Annotated[str, typer.Argument()], as_json: JsonOpt = False) -> None:
+    """List every registered version of MODEL, newest first."""
+    rows = report.models_data(_settings(), model)
+    _emit(
+        rows,
+        as_json,
+        report.table(rows, ["version", "status", "datasets", "pr_auc", "ndcg@10", "created_at"]),
+    )
+
+
+@app.command()
+def history(model: Annotated[str, typer.Argument()], as_json: JsonOpt = False) -> None:
+    """The promotion ledger and the decisions of MODEL, oldest first."""
+    data = report.history_data(_settings(), model)
+    _emit(data, as_json, report.history_text(data))
+
+
+@app.command()
+def datasets(dataset: Annotated[str, typer.Argument()], as_json: JsonOpt = False) -> None:
+    """List the versions of DATASET and its quarantined files."""
+    data = report.datasets_data(_settings(), dataset)
+    _emit(data, as_json, report.datasets_text(data))
+
+
+@app.command()
+def verify(
+    model: Annotated[str, typer.Argument()],
+    version: Annotated[str | None, typer.Argument(help="Default: every version.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Check every artifact's sha256 against the registry and repair a lagging champion.json."""
+    data = report.verify_data(_settings(), model, version)
+    _emit(data, as_json, report.verify_text(data))
+    if not data["ok"]:
+        raise typer.Exit(1)
+
+
+@app.command()
+def rollback(
+    model: Annotated[str, typer.Argument()],
+    to: Annotated[
+        str | None,
+        typer.Option("--to", help="Version to restore (default: the previous champion)."),
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Make an earlier version champion again (a new ledger entry, never an edit)."""
+    data = report.rollback_data(_settings(), model, to)
+    _emit(
+        data,
+        as_json,
+        f"{model}: champion {data['from_version']} -> {data['to_version']} (rollback)",
+    )
+
+
+@app.command()
+def quickstart(
+    days: Annotated[int, typer.Option(min=8, max=60, help="Days of sample data.")] = 14,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 7,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Show Prefect's task logs.")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """The whole loop on embedded defaults: sample data with a bad file and a drift, then
+    ingestion and retraining day by day."""
+    from flows.quickstart import run_quickstart
+
+    if not verbose:
+        _quiet_prefect()
+    summary = run_quickstart(_settings(), days, seed, echo=None if as_json else typer.echo)
+    if as_json:
+        _emit(summary, True, "")
+
+
+def _quiet_prefect() -> None:
+    """Quickstart prints its own summary lines: keep only Prefect's errors."""
+    import logging
+
+    for name in ("prefect", "prefect.flow_runs", "prefect.task_runs"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
+def _configure_environment() -> None:
+    """Quiet, offline-friendly Prefect defaults (the user's own settings win)."""
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+
+
+def main() -> None:
+    """Console entry point: one-line errors, non-zero exit, no tracebacks for known failures."""
+    from tasks.errors import RetrainError
+
+    _configure_environment()
+    try:
+        app()
+    except RetrainError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    finally:
+        from tasks.runtime import close_all
+
+        close_all()

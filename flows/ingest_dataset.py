@@ -1,0 +1,35 @@
+"""Flow: ingest new landing files of one dataset into a new dataset version."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prefect import flow, get_run_logger
+
+from schemas.params import IngestParams
+from schemas.settings import load_settings
+from tasks.ingest import commit_dataset_version, ingest_file, list_new_files, outcome_dict
+from tasks.train import now_utc
+
+
+@flow(name="ingest-dataset", log_prints=False)
+def ingest_dataset(params: IngestParams) -> dict[str, Any]:
+    """Validate each new landing file; accepted ones become the next dataset version."""
+    settings, now = load_settings(), now_utc()
+    keys = list_new_files(params.dataset, settings)
+    outcomes = [ingest_file(params.dataset, key, settings, now) for key in keys]
+    accepted = [o for o in outcomes if o.status == "accepted"]
+    version = commit_dataset_version(params.dataset, accepted, settings, now) if accepted else None
+    get_run_logger().info(
+        "%s: %d new file(s), %d accepted, %d quarantined, version %s",
+        params.dataset,
+        len(outcomes),
+        len(accepted),
+        sum(o.status == "quarantined" for o in outcomes),
+        version["version"] if version else "unchanged",
+    )
+    return {
+        "dataset": params.dataset,
+        "files": [outcome_dict(o) for o in outcomes],
+        "version": version,
+    }

@@ -1,0 +1,1 @@
+"""Contracts: dataset contracts, model specs and policies, settings, registry tables."""

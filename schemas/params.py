@@ -1,0 +1,34 @@
+"""Flow parameter models: what the CLI, deployments and the Prefect UI form accept."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class IngestParams(BaseModel):
+    """Ingest every landing file of a dataset that was not ingested before."""
+
+    model_config = ConfigDict(extra="forbid", title="Ingest a dataset")
+
+    dataset: str = Field(
+        description="Dataset contract name (schemas/datasets/<name>.yaml).",
+        pattern=r"^[a-z][a-z0-9_]{0,62}$",
+        examples=["transactions"],
+    )
+
+
+class RetrainParams(BaseModel):
+    """Retrain a model, compare it with the champion, and promote it if it passes the policy."""
+
+    model_config = ConfigDict(extra="forbid", title="Retrain a model")
+
+    model: str = Field(
+        description="Model spec name (schemas/models/<name>.yaml).",
+        pattern=r"^[a-z][a-z0-9_]{0,62}$",
+        examples=["fraud"],
+    )
+    dataset_version: str | None = Field(
+        default=None,
+        description="Version of the model's first dataset to train on (default: the latest).",
+        pattern=r"^v[0-9]+$",
+    )

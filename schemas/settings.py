@@ -1,0 +1,48 @@
+"""Runtime configuration from environment variables (DESIGN section 8).
+
+Nothing here is read at import time: call :func:`load_settings` when a command
+or flow starts.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Where the registry, the object store and extra specs live."""
+
+    model_config = SettingsConfigDict(env_prefix="RETRAIN_", extra="ignore", frozen=True)
+
+    home: Path = Field(default=Path(".retrain"), description="Local state folder.")
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL of the registry (default: SQLite in home)."
+    )
+    store_url: str | None = Field(
+        default=None, description="Object store: s3://bucket/prefix or file:///path."
+    )
+    specs_dir: Path | None = Field(
+        default=None, description="Folder searched before the shipped schemas/ for specs."
+    )
+
+    @property
+    def registry_url(self) -> str:
+        """The registry URL, defaulting to SQLite under ``home``."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.home.resolve() / 'registry.db'}"
+
+    @property
+    def object_store_url(self) -> str:
+        """The object store URL, defaulting to a folder under ``home``."""
+        if self.store_url:
+            return self.store_url
+        return (self.home.resolve() / "store").as_uri()
+
+
+def load_settings() -> Settings:
+    """Read settings from the environment now."""
+    return Settings()

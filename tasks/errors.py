@@ -1,0 +1,31 @@
+"""Typed errors: each one carries a message fit for a one-line CLI error."""
+
+from __future__ import annotations
+
+
+class RetrainError(Exception):
+    """Base class: the command could not do its job (non-zero exit)."""
+
+
+class SpecError(RetrainError):
+    """A contract or model spec is missing or invalid (names the file and field)."""
+
+
+class StoreError(RetrainError):
+    """The object store is unreachable or refused an operation."""
+
+
+class ImmutableObjectError(StoreError):
+    """An immutable key already holds different content."""
+
+
+class IntegrityError(StoreError):
+    """An object's bytes do not match the sha256 recorded for them."""
+
+
+class RegistryError(RetrainError):
+    """The registry database is unreachable or refused an operation."""
+
+
+class LostRaceError(RegistryError):
+    """A compare-and-swap found a different state than expected (another run moved first)."""

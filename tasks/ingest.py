@@ -1,0 +1,191 @@
+"""Ingestion steps: find new landing files, validate each, commit a dataset version.
+
+Each function is a thin Prefect task: adapters in, pure logic from
+``tasks/core``, adapters out.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from prefect import get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+
+from schemas.contracts import load_contract
+from schemas.settings import Settings
+from tasks.core import layout, manifests
+from tasks.core.validation import validate_file
+from tasks.errors import ImmutableObjectError, LostRaceError, RetrainError
+from tasks.io import events
+from tasks.io.registry import NewFile
+from tasks.io.stores import sha256_hex
+from tasks.runtime import runtime
+
+_DATE = re.compile(r"/(\d{4}-\d{2}-\d{2})/")
+SUFFIXES = {"csv": (".csv",), "parquet": (".parquet", ".pq")}
+
+
+@dataclass(frozen=True)
+class FileOutcome:
+    """What happened to one landing file."""
+
+    key: str
+    uri: str
+    sha256: str
+    size: int
+    status: str  # accepted | quarantined | duplicate
+    rows: int = 0
+    reasons: str = ""
+    partitions: list[manifests.Partition] = field(default_factory=list)
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=2)
+def list_new_files(dataset: str, settings: Settings) -> list[str]:
+    """Landing keys of this dataset not yet ingested (a known URI with the same ETag is skipped)."""
+    rt = runtime(settings)
+    contract = load_contract(dataset, settings.specs_dir)
+    known = {(f.uri, f.details.get("etag")) for f in rt.registry.list_files(dataset)}
+    suffixes = SUFFIXES[contract.source.format]
+    return [
+        o.key
+        for o in rt.store.list(contract.landing_prefix)
+        if o.key.lower().endswith(suffixes) and (o.uri, o.etag) not in known
+    ]
+
+
+@task(cache_policy=NO_CACHE)
+def ingest_file(dataset: str, key: str, settings: Settings, now: datetime) -> FileOutcome:
+    """Validate one file: write its curated partitions, or quarantine it with the report."""
+    rt, log = runtime(settings), get_run_logger()
+    contract = load_contract(dataset, settings.specs_dir)
+    data, info = rt.store.get_bytes(key), rt.store.head(key)
+    uri, sha = rt.store.uri(key), sha256_hex(data)
+    base = {"key": key, "uri": uri, "sha256": sha, "size": len(data)}
+    if rt.registry.find_file(dataset, uri, sha) is not None:
+        return FileOutcome(**base, status="duplicate")
+    df, report = validate_file(data, key, contract, now)
+    details = {"etag": info.etag if info else None, "validation": report.to_dict()}
+    if df is None:
+        return _quarantine(dataset, base, data, report.summary(), details, settings)
+    date = _landing_date(key, now)
+    parts = manifests.plan_partitions(df, dataset, contract.event_time, date, uri)
+    for part, body in parts:
+        rt.store.put_bytes(part.key, body)
+    if report.extra_columns:
+        log.warning("%s: extra columns ignored: %s", key, ", ".join(report.extra_columns))
+    log.info("%s: accepted, %d rows in %d partition(s)", key, len(df), len(parts))
+    return FileOutcome(
+        **base, status="accepted", rows=len(df), partitions=[p for p, _ in parts], details=details
+    )
+
+
+def _quarantine(
+    dataset: str,
+    base: dict[str, Any],
+    data: bytes,
+    reasons: str,
+    details: dict[str, Any],
+    settings: Settings,
+) -> FileOutcome:
+    rt = runtime(settings)
+    key = base["key"]
+    qkey = layout.quarantine_key(
+        dataset, _landing_date(key, datetime.now(UTC)), key.rsplit("/", 1)[-1]
+    )
+    rt.store.put_bytes(qkey, data)
+    report = json.dumps(details["validation"], indent=1, default=str).encode()
+    rt.store.put_bytes(qkey + ".validation.json", report)
+    details = {**details, "quarantine_uri": rt.store.uri(qkey)}
+    rt.registry.record_quarantined_file(dataset, base["uri"], base["sha256"], base["size"], details)
+    events.emit(
+        "retrain.dataset.rejected",
+        events.dataset_resource(dataset),
+        {"uri": base["uri"], "failed_expectations": reasons},
+    )
+    get_run_logger().warning("%s: quarantined: %s", key, reasons)
+    return FileOutcome(**base, status="quarantined", reasons=reasons, details=details)
+
+
+def _landing_date(key: str, now: datetime) -> str:
+    match = _DATE.search("/" + key)
+    return match.group(1) if match else now.strftime("%Y-%m-%d")
+
+
+@task(cache_policy=NO_CACHE)
+def commit_dataset_version(
+    dataset: str, accepted: list[FileOutcome], settings: Settings, now: datetime
+) -> dict[str, Any] | None:
+    """Write the next manifest and record it with its files, atomically; retry if a run raced us.
+
+    Returns the new version (``{"version", "rows", "manifest_uri"}``) or None when
+    every file was already taken by another run.
+    """
+    rt = runtime(settings)
+    kind = load_contract(dataset, settings.specs_dir).kind
+    for _attempt in range(5):
+        pending = [o for o in accepted if rt.registry.find_file(dataset, o.uri, o.sha256) is None]
+        if not pending:
+            return None
+        try:
+            return _commit_once(dataset, kind, pending, settings, now)
+        except (LostRaceError, ImmutableObjectError) as exc:
+            get_run_logger().warning(
+                "dataset %s moved while committing (%s); retrying", dataset, exc
+            )
+    raise RetrainError(f"dataset {dataset}: could not commit a version after 5 attempts")
+
+
+def _commit_once(
+    dataset: str, kind: str, files: list[FileOutcome], settings: Settings, now: datetime
+) -> dict[str, Any]:
+    rt = runtime(settings)
+    parent_rec = rt.registry.latest_dataset_version(dataset)
+    parent = load_manifest(dataset, parent_rec.version, settings) if parent_rec else None
+    version = rt.registry.next_dataset_version(dataset)
+    parts = [p for o in files for p in o.partitions]
+    if kind == "snapshot":
+        parts = files[-1].partitions
+    manifest = manifests.build_manifest(dataset, version, parent, kind, parts, now.isoformat())
+    body = manifests.manifest_bytes(manifest)
+    info = rt.store.put_bytes(layout.manifest_key(dataset, version), body)
+    new_files = [NewFile(o.uri, o.sha256, o.size, {**o.details, "rows": o.rows}) for o in files]
+    rt.registry.commit_dataset_version(
+        dataset,
+        parent_rec.version if parent_rec else None,
+        info.uri,
+        sha256_hex(body),
+        manifest["rows"],
+        len(manifest["partitions"]),
+        new_files,
+        version,
+    )
+    events.emit(
+        "retrain.dataset.updated",
+        events.dataset_resource(dataset),
+        {"version": version, "rows": manifest["rows"]},
+    )
+    return {"version": version, "rows": manifest["rows"], "manifest_uri": info.uri}
+
+
+def load_manifest(dataset: str, version: str, settings: Settings) -> dict[str, Any]:
+    """Read a version's manifest, verifying the sha256 recorded in the registry."""
+    rt = runtime(settings)
+    rec = rt.registry.get_dataset_version(dataset, version)
+    if rec is None:
+        raise RetrainError(f"dataset {dataset} has no version {version}")
+    data = rt.store.get_bytes(rt.store.key_of(rec.manifest_uri), sha256=rec.manifest_sha256)
+    manifest: dict[str, Any] = json.loads(data)
+    return manifest
+
+
+def outcome_dict(outcome: FileOutcome) -> dict[str, Any]:
+    """JSON-friendly view of a file outcome (for reports and --json)."""
+    data = asdict(outcome)
+    data.pop("details")
+    data["partitions"] = len(outcome.partitions)
+    return data

@@ -1,0 +1,401 @@
+"""Object store adapter (DESIGN section 4): one interface over a local directory and S3.
+
+Keys are '/'-separated and relative to the store root. Writes are atomic; keys the
+layout marks immutable are write-once: the same bytes again is a no-op, other bytes are
+refused. Nothing runs at import: clients are built when a store is opened, directories
+when it is first written.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import os
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+from urllib.parse import unquote, urlsplit
+
+from botocore.exceptions import BotoCoreError, ClientError, FlexibleChecksumError
+
+from tasks.core.layout import is_immutable
+from tasks.errors import ImmutableObjectError, IntegrityError, StoreError
+
+KMS_KEY_ENV = "RETRAIN_S3_KMS_KEY_ID"
+_TMP_PREFIX, _TMP_SUFFIX = ".tmp-", ".partial"
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    """One stored object: key relative to the store root, size, ETag (unquoted), full URI."""
+
+    key: str
+    size: int
+    etag: str
+    uri: str
+
+
+class ObjectStore(Protocol):
+    """What every store offers. Invalid keys raise ``StoreError`` naming the key."""
+
+    url: str
+
+    def uri(self, key: str) -> str:
+        """Return the full URI of ``key``."""
+
+    def key_of(self, uri: str) -> str:
+        """Return the key of a URI of this store; ``StoreError`` if it lies elsewhere."""
+
+    def put_bytes(self, key: str, data: bytes) -> ObjectInfo:
+        """Write ``data`` atomically: readers see the old object or the new one, never half.
+
+        Raises:
+            ImmutableObjectError: ``key`` is immutable and already holds other bytes (the
+                same bytes again succeed and return the existing object).
+            StoreError: the store refused the write or could not be reached.
+        """
+
+    def get_bytes(self, key: str, sha256: str | None = None) -> bytes:
+        """Read ``key``; when ``sha256`` is given, check the content against it.
+
+        Raises:
+            StoreError: ``object not found: <uri>``, or the store could not be reached.
+            IntegrityError: the content does not match ``sha256`` (or S3's stored checksum).
+        """
+
+    def head(self, key: str) -> ObjectInfo | None:
+        """Return the object's info, or None if there is no object at ``key``."""
+
+    def exists(self, key: str) -> bool:
+        """True if ``key`` holds an object."""
+
+    def list(self, prefix: str) -> list[ObjectInfo]:
+        """Return every object whose key starts with ``prefix`` (recursive), sorted by key."""
+
+    def delete(self, key: str) -> None:
+        """Remove a mutable object (no-op if absent); ``ImmutableObjectError`` if immutable."""
+
+
+def sha256_hex(data: bytes) -> str:
+    """Return the lower-case hex SHA-256 digest of ``data``."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def open_store(url: str) -> ObjectStore:
+    """Open the store addressed by ``url``.
+
+    Args:
+        url: ``file:///abs/path`` for a local directory or ``s3://bucket[/prefix]``. An S3
+            store encrypts with the KMS key named by ``RETRAIN_S3_KMS_KEY_ID`` when that
+            variable is set now, else with AES256.
+
+    Raises:
+        StoreError: the URL has another scheme or is malformed (the URL is named).
+    """
+    parts = urlsplit(url)
+    path = unquote(parts.path)
+    if parts.scheme == "file" and parts.netloc in ("", "localhost") and os.path.isabs(path):
+        return FileStore(Path(path))
+    prefix = parts.path.strip("/")
+    s3_ok = parts.scheme == "s3" and parts.netloc and not (parts.query or parts.fragment)
+    if s3_ok and (not prefix or _valid_key(prefix)):
+        kms = os.environ.get(KMS_KEY_ENV) or None
+        return S3Store(parts.netloc, prefix, kms_key_id=kms)
+    raise StoreError(f"unsupported store URL {url!r}: use file:///abs/path or s3://bucket[/prefix]")
+
+
+def _valid_key(key: str) -> bool:
+    return bool(key) and not ({"", ".", ".."} & set(key.split("/")) or {"\\", "\x00"} & set(key))
+
+
+def _check_key(key: str) -> str:
+    if not _valid_key(key):
+        raise StoreError(
+            f"invalid object key {key!r}: use '/'-separated relative segments, "
+            "no leading '/', no empty, '.' or '..' segments, no backslashes"
+        )
+    return key
+
+
+def _check_prefix(prefix: str) -> str:
+    """A list prefix is empty, or a valid key optionally followed by one '/'."""
+    if prefix:
+        _check_key(prefix.removesuffix("/"))
+    return prefix
+
+
+def _key_in(url: str, uri: str, decode: Callable[[str], str] = str) -> str:
+    base = url.rstrip("/") + "/"
+    if not uri.startswith(base):
+        raise StoreError(f"URI {uri!r} is not in store {url}")
+    return _check_key(decode(uri[len(base) :]))
+
+
+def _refuse_different(key: str, existing: bytes, data: bytes) -> None:
+    if sha256_hex(existing) != sha256_hex(data):
+        raise ImmutableObjectError(f"immutable object {key!r} already exists with other content")
+
+
+def _verify(key: str, data: bytes, expected: str | None) -> bytes:
+    if expected is not None and (actual := sha256_hex(data)) != expected.lower():
+        raise IntegrityError(f"sha256 mismatch for {key!r}: expected {expected}, got {actual}")
+    return data
+
+
+def _refuse_delete(key: str) -> None:
+    if is_immutable(_check_key(key)):
+        raise ImmutableObjectError(f"refusing to delete immutable object {key!r}")
+
+
+class FileStore:
+    """Objects as files under a local root directory; the ETag is the content's sha256."""
+
+    def __init__(self, root: Path) -> None:
+        """Address ``root`` (made absolute); nothing is created until the first write."""
+        self.root = Path(os.path.abspath(root))
+        self.url = self.root.as_uri()
+
+    def _path(self, key: str) -> Path:
+        return self.root.joinpath(*_check_key(key).split("/"))
+
+    def uri(self, key: str) -> str:
+        """Return the ``file://`` URI of ``key`` (percent-encoded)."""
+        return self._path(key).as_uri()
+
+    def key_of(self, uri: str) -> str:
+        """Return the key of a ``file://`` URI under this root."""
+        return _key_in(self.url, uri, unquote)
+
+    def put_bytes(self, key: str, data: bytes) -> ObjectInfo:
+        """Write a temp file, fsync, then rename (mutable) or hard-link (immutable) it."""
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=_TMP_PREFIX, suffix=_TMP_SUFFIX)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            if is_immutable(key):
+                try:
+                    os.link(tmp, path)  # never replaces an existing file: first writer wins
+                except FileExistsError:
+                    _refuse_different(key, self.get_bytes(key), data)
+            else:
+                os.replace(tmp, path)
+            _fsync_dir(path.parent)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+        return ObjectInfo(key, len(data), sha256_hex(data), path.as_uri())
+
+    def get_bytes(self, key: str, sha256: str | None = None) -> bytes:
+        """Read the file, checking ``sha256`` when given."""
+        path = self._path(key)
+        try:
+            data = path.read_bytes()
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            raise StoreError(f"object not found: {path.as_uri()}") from None
+        except OSError as exc:
+            raise StoreError(f"cannot read {path.as_uri()}: {exc.strerror}") from exc
+        return _verify(key, data, sha256)
+
+    def head(self, key: str) -> ObjectInfo | None:
+        """Return the file's info (hashes its content), or None if absent."""
+        path = self._path(key)
+        return self._info(key, path) if path.is_file() else None
+
+    def _info(self, key: str, path: Path) -> ObjectInfo:
+        with path.open("rb") as fh:
+            digest = hashlib.file_digest(fh, "sha256").hexdigest()
+        return ObjectInfo(key, path.stat().st_size, digest, path.as_uri())
+
+    def exists(self, key: str) -> bool:
+        """True if ``key`` is a file."""
+        return self._path(key).is_file()
+
+    def list(self, prefix: str) -> list[ObjectInfo]:
+        """Walk the directory holding ``prefix``; a missing directory lists as []."""
+        directory = self.root.joinpath(*_check_prefix(prefix).rpartition("/")[0].split("/"))
+        found = []
+        for dirpath, _dirnames, filenames in os.walk(directory):
+            for name in filenames:
+                if name.startswith(_TMP_PREFIX) and name.endswith(_TMP_SUFFIX):
+                    continue  # a write in progress
+                key = Path(dirpath, name).relative_to(self.root).as_posix()
+                if key.startswith(prefix):
+                    found.append(self._info(key, Path(dirpath, name)))
+        return sorted(found, key=lambda info: info.key)
+
+    def delete(self, key: str) -> None:
+        """Unlink a mutable object's file."""
+        _refuse_delete(key)
+        self._path(key).unlink(missing_ok=True)
+
+
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _status_code(exc: ClientError) -> tuple[int, str]:
+    """HTTP status and S3 error code of a botocore ``ClientError``."""
+    status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+    return int(status), str(exc.response.get("Error", {}).get("Code", ""))
+
+
+class S3Store:
+    """Objects in an S3 bucket under an optional prefix, reached with boto3."""
+
+    CONFLICT_ATTEMPTS = 4  # tries of a conditional put answered 409 before comparing
+    CONFLICT_BACKOFF_S = 0.2
+
+    def __init__(
+        self, bucket: str, prefix: str = "", client: Any = None, kms_key_id: str | None = None
+    ) -> None:
+        """Address ``s3://bucket/prefix``; ``client`` defaults to one built from AWS_* env."""
+        self.bucket, self.prefix = bucket, prefix.strip("/")
+        self.url = f"s3://{bucket}/{self.prefix}" if self.prefix else f"s3://{bucket}"
+        self._sse = {"ServerSideEncryption": "AES256"}
+        if kms_key_id:
+            self._sse = {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": kms_key_id}
+        self._client = client if client is not None else _make_client()
+
+    def _s3key(self, key: str) -> str:
+        return f"{self.prefix}/{_check_key(key)}" if self.prefix else _check_key(key)
+
+    def uri(self, key: str) -> str:
+        """Return ``s3://bucket/prefix/key``."""
+        return f"s3://{self.bucket}/{self._s3key(key)}"
+
+    def key_of(self, uri: str) -> str:
+        """Return the key of an ``s3://`` URI under this bucket and prefix."""
+        return _key_in(self.url, uri)
+
+    @contextlib.contextmanager
+    def _errors(self, op: str, s3key: str) -> Iterator[None]:
+        """Turn any botocore failure left unhandled into a one-line ``StoreError``."""
+        where = f"s3://{self.bucket}/{s3key}"
+        try:
+            yield
+        except FlexibleChecksumError as exc:
+            raise IntegrityError(f"S3 checksum mismatch on {op} {where}: {exc}") from None
+        except ClientError as exc:
+            err = exc.response.get("Error", {})
+            msg = f"S3 {op} failed for {where}: {err.get('Code')}: {err.get('Message', '')}"
+            raise StoreError(msg.replace("\n", " ")) from None
+        except BotoCoreError as exc:
+            msg = f"S3 {op} failed for {where}: {type(exc).__name__}: {exc}"
+            raise StoreError(msg.replace("\n", " ")) from None
+
+    def put_bytes(self, key: str, data: bytes) -> ObjectInfo:
+        """One encrypted put_object carrying a SHA-256 checksum for S3 to verify.
+
+        Immutable keys are written with ``IfNoneMatch='*'``; on 412 (or 409 that persists
+        over retries) the stored bytes are fetched and compared.
+        """
+        digest = hashlib.sha256(data).digest()
+        params: dict[str, Any] = {
+            "Bucket": self.bucket,
+            "Key": self._s3key(key),
+            "Body": data,
+            "ChecksumAlgorithm": "SHA256",
+            "ChecksumSHA256": base64.b64encode(digest).decode("ascii"),
+            "Metadata": {"sha256": digest.hex()},
+            **self._sse,
+        }
+        immutable = is_immutable(key)
+        if immutable:
+            params["IfNoneMatch"] = "*"
+        for attempt in range(self.CONFLICT_ATTEMPTS):
+            with self._errors("put", params["Key"]):
+                try:
+                    resp = self._client.put_object(**params)
+                    return ObjectInfo(key, len(data), str(resp["ETag"]).strip('"'), self.uri(key))
+                except ClientError as exc:
+                    status, code = _status_code(exc)
+                    if immutable and (status == 412 or code == "PreconditionFailed"):
+                        break
+                    if not immutable or (status != 409 and code != "ConditionalRequestConflict"):
+                        raise
+            if attempt + 1 < self.CONFLICT_ATTEMPTS:
+                time.sleep(self.CONFLICT_BACKOFF_S * 2**attempt)
+        info = self.head(key)
+        if info is None:
+            raise StoreError(f"S3 put failed for {self.uri(key)}: conditional writes conflicted")
+        _refuse_different(key, self.get_bytes(key), data)
+        return info
+
+    def get_bytes(self, key: str, sha256: str | None = None) -> bytes:
+        """get_object with ``ChecksumMode='ENABLED'``, then check ``sha256`` when given."""
+        s3key = self._s3key(key)
+        with self._errors("get", s3key):
+            try:
+                resp = self._client.get_object(
+                    Bucket=self.bucket, Key=s3key, ChecksumMode="ENABLED"
+                )
+            except ClientError as exc:
+                if _status_code(exc)[1] in ("NoSuchKey", "404"):
+                    raise StoreError(f"object not found: {self.uri(key)}") from None
+                raise
+            data: bytes = resp["Body"].read()  # botocore checks the stored checksum here
+        return _verify(key, data, sha256)
+
+    def head(self, key: str) -> ObjectInfo | None:
+        """head_object; a 404 (no such key, or no such bucket: HEAD can't tell) is None."""
+        s3key = self._s3key(key)
+        with self._errors("head", s3key):
+            try:
+                resp = self._client.head_object(Bucket=self.bucket, Key=s3key)
+            except ClientError as exc:
+                if _status_code(exc)[0] == 404:
+                    return None
+                raise
+        return ObjectInfo(key, int(resp["ContentLength"]), resp["ETag"].strip('"'), self.uri(key))
+
+    def exists(self, key: str) -> bool:
+        """True if head finds the object."""
+        return self.head(key) is not None
+
+    def list(self, prefix: str) -> list[ObjectInfo]:
+        """list_objects_v2 under the prefix; keys this store can't address are left out."""
+        root = f"{self.prefix}/" if self.prefix else ""
+        full = root + _check_prefix(prefix)
+        found = []
+        with self._errors("list", full):
+            pager = self._client.get_paginator("list_objects_v2")
+            for page in pager.paginate(Bucket=self.bucket, Prefix=full):
+                for obj in page.get("Contents", []):
+                    key = str(obj["Key"])[len(root) :]
+                    if _valid_key(key):  # skips "folder/" markers
+                        etag = str(obj["ETag"]).strip('"')
+                        found.append(ObjectInfo(key, int(obj["Size"]), etag, self.uri(key)))
+        return sorted(found, key=lambda info: info.key)
+
+    def delete(self, key: str) -> None:
+        """delete_object for a mutable key."""
+        _refuse_delete(key)
+        with self._errors("delete", self._s3key(key)):
+            self._client.delete_object(Bucket=self.bucket, Key=self._s3key(key))
+
+
+def _make_client() -> Any:
+    """Build an S3 client from the AWS_* environment as it is now (incl. AWS_ENDPOINT_URL).
+
+    A fresh session, not boto3's default one: that one caches the credentials it first
+    found for the life of the process and is not safe to share between threads.
+    """
+    import boto3
+    from botocore.config import Config
+
+    config = Config(
+        retries={"max_attempts": 5, "mode": "standard"}, connect_timeout=5, read_timeout=30
+    )
+    return boto3.session.Session().client("s3", config=config)

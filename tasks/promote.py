@@ -1,0 +1,198 @@
+"""Publish a challenger and act on the decision: artifacts, registry CAS, champion pointer."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from prefect import get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+
+from schemas.settings import Settings
+from tasks.artifacts import sync_champion_pointer, to_json_bytes
+from tasks.core import layout
+from tasks.core.decision import Decision, Evidence, Outcome
+from tasks.core.reference import reference_profile
+from tasks.errors import ImmutableObjectError, LostRaceError, RetrainError
+from tasks.io import events
+from tasks.io.registry import AlreadyRegisteredError, NewModelVersion
+from tasks.io.stores import sha256_hex
+from tasks.runtime import runtime
+from tasks.train import Plan, Trained, card_for
+
+ACTOR = "retrain_model flow"
+
+
+@dataclass(frozen=True)
+class Result:
+    """The outcome of one retraining run, as reported to users and scripts."""
+
+    model: str
+    outcome: str
+    reasons: list[str]
+    version: str | None = None
+    champion: str | None = None
+    previous_champion: str | None = None
+    dataset_versions: dict[str, str] = field(default_factory=dict)
+    metrics: dict[str, Any] = field(default_factory=dict)
+    champion_metrics: dict[str, Any] | None = None
+    interval: dict[str, Any] | None = None
+    artifacts: dict[str, str] = field(default_factory=dict)
+
+
+@task(cache_policy=NO_CACHE)
+def record_skip(plan: Plan, reason: str, settings: Settings) -> Result:
+    """Record a skipped run (nothing trained, nothing spent) and report it."""
+    rt = runtime(settings)
+    champion = rt.registry.champion(plan.model)
+    rt.registry.record_decision(
+        plan.model,
+        None,
+        champion.version if champion else None,
+        Outcome.SKIPPED.value,
+        [reason],
+        {"datasets": plan.dataset_versions},
+    )
+    return Result(
+        plan.model,
+        Outcome.SKIPPED.value,
+        [reason],
+        champion=champion.version if champion else None,
+        dataset_versions=plan.dataset_versions,
+    )
+
+
+@task(cache_policy=NO_CACHE, retries=1, retry_delay_seconds=2)
+def publish(
+    plan: Plan, trained: Trained, evidence: Evidence, decision: Decision, settings: Settings
+) -> Result:
+    """Upload artifacts, register the version, then promote with a compare-and-swap.
+
+    Order matters: artifacts first (immutable, content-checked), then the
+    registry (the truth), then ``champion.json`` (derived). A run that loses
+    the promotion race is rejected with that reason; nothing is overwritten.
+    """
+    rt, log = runtime(settings), get_run_logger()
+    for _attempt in range(3):
+        version = rt.registry.next_model_version(plan.model)
+        try:
+            record = _upload_and_register(plan, trained, evidence, decision, version, settings)
+            break
+        except AlreadyRegisteredError as exc:
+            reason = f"another run already registered these inputs as {_existing(exc)}"
+            return Result(plan.model, Outcome.SKIPPED.value, [reason])
+        except (LostRaceError, ImmutableObjectError) as exc:
+            log.warning("version %s was taken by another run (%s); retrying", version, exc)
+    else:
+        raise RetrainError(f"{plan.model}: could not register a version after 3 attempts")
+    outcome, reasons = decision.outcome, list(decision.reasons)
+    expected = plan.champion.version if plan.champion else None
+    if outcome == Outcome.PROMOTED:
+        try:
+            rt.registry.promote(plan.model, version, expected, ACTOR, "; ".join(reasons))
+        except LostRaceError as exc:
+            outcome, reasons = Outcome.REJECTED, [f"lost the promotion race: {exc}"]
+    if outcome == Outcome.REJECTED:
+        rt.registry.set_model_status(plan.model, version, "rejected")
+    rt.registry.record_decision(
+        plan.model,
+        version,
+        expected,
+        outcome.value,
+        reasons,
+        _decision_evidence(evidence, decision),
+    )
+    sync_champion_pointer(plan.model, settings)
+    _emit(plan, version, expected, outcome, reasons, evidence)
+    champion = rt.registry.champion(plan.model)
+    return Result(
+        plan.model,
+        outcome.value,
+        reasons,
+        version,
+        champion.version if champion else None,
+        expected,
+        plan.dataset_versions,
+        evidence.challenger,
+        evidence.champion,
+        evidence.interval.to_dict() if evidence.interval else None,
+        {"model": record.artifact_uri, "card": record.card_uri or ""},
+    )
+
+
+def _upload_and_register(
+    plan: Plan,
+    trained: Trained,
+    evidence: Evidence,
+    decision: Decision,
+    version: str,
+    settings: Settings,
+) -> Any:
+    rt = runtime(settings)
+    model_bytes = trained.text.encode()
+    reference = to_json_bytes(reference_profile(trained.prepared, trained.booster))
+    files = {"model.txt": model_bytes, "reference.json": reference}
+    artifacts = {}
+    for name, body in files.items():
+        info = rt.store.put_bytes(layout.model_key(plan.model, version, name), body)
+        artifacts[name] = {"uri": info.uri, "sha256": sha256_hex(body), "bytes": len(body)}
+    card = to_json_bytes(card_for(plan, trained, evidence, decision, version, artifacts))
+    card_info = rt.store.put_bytes(layout.model_key(plan.model, version, "card.json"), card)
+    return rt.registry.register_model_version(
+        NewModelVersion(
+            model=plan.model,
+            version=version,
+            training_key=plan.training_key,
+            dataset_versions=plan.dataset_versions,
+            spec_hash=plan.spec.fingerprint(),
+            params=plan.spec.lightgbm.model_dump(),
+            code_version=plan.code_version,
+            artifact_uri=artifacts["model.txt"]["uri"],
+            artifact_sha256=artifacts["model.txt"]["sha256"],
+            card_uri=card_info.uri,
+            card_sha256=sha256_hex(card),
+            metrics=_finite(evidence.challenger),
+            eval_fingerprint=evidence.fingerprint,
+        )
+    )
+
+
+def _existing(exc: AlreadyRegisteredError) -> str:
+    return exc.existing.version if exc.existing else "an earlier version"
+
+
+def _finite(metrics: dict[str, float]) -> dict[str, float | None]:
+    return {k: (v if math.isfinite(v) else None) for k, v in metrics.items()}
+
+
+def _decision_evidence(evidence: Evidence, decision: Decision) -> dict[str, Any]:
+    import json
+
+    return dict(
+        json.loads(
+            to_json_bytes({"evidence": evidence.to_dict(), "checks": decision.to_dict()["checks"]})
+        )
+    )
+
+
+def _emit(
+    plan: Plan,
+    version: str,
+    previous: str | None,
+    outcome: Outcome,
+    reasons: list[str],
+    evidence: Evidence,
+) -> None:
+    name = {Outcome.PROMOTED: "retrain.model.promoted", Outcome.REJECTED: "retrain.model.rejected"}
+    if outcome in name:
+        events.emit(
+            name[outcome],
+            events.model_resource(plan.model),
+            {
+                "version": version,
+                "previous": previous,
+                "metrics": _finite(evidence.challenger),
+                "reasons": reasons,
+            },
+        )

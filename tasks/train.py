@@ -1,0 +1,232 @@
+"""Retraining steps: plan, load, train, evaluate, decide, publish (thin Prefect tasks)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import lightgbm as lgb
+import pandas as pd
+from prefect import get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+
+from schemas.contracts import load_contract
+from schemas.settings import Settings
+from schemas.specs import ModelSpec, load_model_spec
+from tasks.core import manifests
+from tasks.core.decision import Decision, Evidence, decide_promotion
+from tasks.core.evaluation import evaluate_binary
+from tasks.core.keys import training_key
+from tasks.core.pipeline import (
+    NotEnoughData,
+    Prepared,
+    prepare_binary,
+    score_holdout,
+    sort_events,
+    train_model,
+)
+from tasks.core.training import latency_p99_ms, model_text, robustness_shift
+from tasks.errors import RetrainError
+from tasks.ingest import load_manifest
+from tasks.io.lineage import code_version
+from tasks.io.registry import ModelVersionRecord
+from tasks.runtime import runtime
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a retraining run will do, decided before any training."""
+
+    model: str
+    spec: ModelSpec
+    dataset_versions: dict[str, str]
+    training_key: str
+    code_version: str
+    champion: ModelVersionRecord | None
+    skip_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class Trained:
+    """A challenger and the data it was trained and will be judged on."""
+
+    prepared: Prepared
+    booster: lgb.Booster
+    text: str
+    wall_seconds: float
+    cpu_seconds: float
+    frame: pd.DataFrame = field(repr=False)
+
+
+@task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=2)
+def plan_training(model: str, dataset_version: str | None, settings: Settings) -> Plan:
+    """Resolve spec, dataset versions and the training key; skip when the inputs are unchanged."""
+    rt = runtime(settings)
+    spec = load_model_spec(model, settings.specs_dir)
+    versions: dict[str, str] = {}
+    for i, dataset in enumerate(spec.datasets):
+        wanted = dataset_version if i == 0 and dataset_version else None
+        rec = (
+            rt.registry.get_dataset_version(dataset, wanted)
+            if wanted
+            else rt.registry.latest_dataset_version(dataset)
+        )
+        if rec is None:
+            if wanted:
+                raise RetrainError(f"dataset {dataset} has no version {wanted}")
+            return _skip_plan(model, spec, versions, f"dataset {dataset} has no version yet")
+        versions[dataset] = rec.version
+    code = code_version()
+    key = training_key(model, versions, spec.fingerprint(), code)
+    champion = rt.registry.champion(model)
+    existing = rt.registry.find_model_version(model, key)
+    reason = None
+    if existing is not None:
+        reason = (
+            f"nothing new: {existing.version} was trained from the same dataset versions "
+            f"({_fmt(versions)}), spec and code"
+        )
+    return Plan(model, spec, versions, key, code, champion, reason)
+
+
+def _skip_plan(model: str, spec: ModelSpec, versions: dict[str, str], reason: str) -> Plan:
+    return Plan(model, spec, versions, "", "", None, reason)
+
+
+def _fmt(versions: dict[str, str]) -> str:
+    return ", ".join(f"{d}@{v}" for d, v in versions.items())
+
+
+@task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=2)
+def load_training_frame(plan: Plan, settings: Settings) -> pd.DataFrame:
+    """Read every partition of the primary dataset version, verifying each sha256."""
+    rt = runtime(settings)
+    dataset = plan.spec.datasets[0]
+    contract = load_contract(dataset, settings.specs_dir)
+    manifest = load_manifest(dataset, plan.dataset_versions[dataset], settings)
+    frames = [
+        manifests.from_parquet(rt.store.get_bytes(p["key"], sha256=p["sha256"]))
+        for p in manifest["partitions"]
+    ]
+    frame = pd.concat(frames, ignore_index=True)
+    get_run_logger().info(
+        "loaded %s@%s: %d rows from %d partitions",
+        dataset,
+        manifest["version"],
+        len(frame),
+        len(frames),
+    )
+    return sort_events(frame, contract.require_event_time(), contract.primary_key)
+
+
+@task(cache_policy=NO_CACHE)
+def train_challenger(plan: Plan, frame: pd.DataFrame, settings: Settings) -> Trained | str:
+    """Prepare the splits and fit the challenger; returns a skip reason when windows are thin."""
+    contract = load_contract(plan.spec.datasets[0], settings.specs_dir)
+    start_wall, start_cpu = time.perf_counter(), time.process_time()
+    try:
+        prepared = prepare_binary(
+            frame, plan.spec, contract.require_event_time(), contract.primary_key
+        )
+    except NotEnoughData as exc:
+        return f"not enough data: {exc}"
+    booster = train_model(plan.spec, prepared)
+    wall, cpu = time.perf_counter() - start_wall, time.process_time() - start_cpu
+    get_run_logger().info(
+        "trained %s: %d rounds on %s rows in %.1fs",
+        plan.model,
+        booster.best_iteration,
+        prepared.rows,
+        wall,
+    )
+    return Trained(prepared, booster, model_text(booster), wall, cpu, frame)
+
+
+@task(cache_policy=NO_CACHE)
+def evaluate_challenger(plan: Plan, trained: Trained, settings: Settings) -> Evidence:
+    """Score challenger and champion on the same holdout rows; measure the guards."""
+    from tasks.artifacts import load_model
+
+    prep, spec = trained.prepared, plan.spec
+    challenger = score_holdout(
+        trained.booster, spec.features, prep.encoding, trained.frame, prep.test_rows
+    )
+    champion_scores = None
+    if plan.champion is not None:
+        booster, encoding, card = load_model(plan.champion, settings)
+        features = type(spec.features).model_validate(card["features"]["spec"])
+        champion_scores = score_holdout(booster, features, encoding, trained.frame, prep.test_rows)
+    evidence = evaluate_binary(
+        spec.policy,
+        prep.test.y,
+        challenger,
+        champion_scores,
+        prep.test_frame[prep.slice_columns],
+        prep.fingerprint,
+        spec.seed,
+    )
+    robust = spec.policy.guards.robustness
+    return Evidence(
+        **{
+            **evidence.__dict__,
+            "latency_p99_ms": latency_p99_ms(trained.booster, prep.test.x),
+            "model_bytes": len(trained.text.encode()),
+            "robustness_shift": robustness_shift(
+                trained.booster,
+                prep.test.x,
+                len(prep.encoding.numeric),
+                robust.noise if robust else 0.01,
+                spec.seed,
+            ),
+        },
+    )
+
+
+@task(cache_policy=NO_CACHE)
+def decide(evidence: Evidence, plan: Plan) -> Decision:
+    """Apply the model's promotion policy (a pure function) to the evidence."""
+    return decide_promotion(evidence, plan.spec.policy)
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)
+
+
+def card_for(
+    plan: Plan,
+    trained: Trained,
+    evidence: Evidence,
+    decision: Decision,
+    version: str,
+    artifacts: dict[str, Any],
+) -> dict[str, Any]:
+    """The model card: lineage, parameters, metrics, evidence and the gate's decision."""
+    from tasks.core.training import booster_params
+
+    prep = trained.prepared
+    return {
+        "model": plan.model,
+        "version": version,
+        "task": plan.spec.task.value,
+        "created_at": now_utc().isoformat(),
+        "training_key": plan.training_key,
+        "code_version": plan.code_version,
+        "spec_fingerprint": plan.spec.fingerprint(),
+        "dataset_versions": plan.dataset_versions,
+        "windows": prep.windows.to_dict(),
+        "rows": prep.rows,
+        "params": booster_params(plan.spec),
+        "best_iteration": trained.booster.best_iteration,
+        "features": {"spec": plan.spec.features.model_dump(), "encoding": prep.encoding.to_dict()},
+        "metrics": evidence.challenger,
+        "champion": {
+            "version": plan.champion.version if plan.champion else None,
+            "metrics": evidence.champion,
+        },
+        "evaluation": evidence.to_dict(),
+        "decision": decision.to_dict(),
+        "training": {"wall_seconds": trained.wall_seconds, "cpu_seconds": trained.cpu_seconds},
+        "artifacts": artifacts,
+    }
