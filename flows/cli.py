@@ -43,13 +43,15 @@ def _emit(data: Any, as_json: bool, text: str) -> None:
 
 @data_app.command("generate")
 def data_generate(
-    dataset: Annotated[str, typer.Argument(help="Dataset to generate (transactions).")],
+    dataset: Annotated[str, typer.Argument(help="transactions, interactions, items or users.")],
     days: Annotated[int, typer.Option(min=1, max=366, help="Number of daily files.")] = 14,
     start: Annotated[
         dt.datetime, typer.Option(formats=["%Y-%m-%d"], help="First day.")
     ] = dt.datetime(2026, 10, 1),
     seed: Annotated[int, typer.Option(help="Random seed: same seed, same files.")] = 7,
-    rows_per_day: Annotated[int, typer.Option(min=10, max=1_000_000)] = 4000,
+    rows_per_day: Annotated[
+        int | None, typer.Option(min=10, max=1_000_000, help="Rows per daily file.")
+    ] = None,
     drift_day: Annotated[
         int | None, typer.Option(help="0-based day from which the data drifts.")
     ] = None,
@@ -63,16 +65,13 @@ def data_generate(
 ) -> None:
     """Write realistic daily landing files (landing/DATASET/YYYY-MM-DD/...)."""
     from tasks import samples
-    from tasks.core.generate import CORRUPTION_KINDS
 
-    samples.check_generated(dataset)
-    if corrupt is not None and corrupt not in CORRUPTION_KINDS:
-        raise typer.BadParameter(
-            f"unknown kind {corrupt!r}; use one of {', '.join(CORRUPTION_KINDS)}"
-        )
+    kinds = samples.corruption_kinds(dataset)
+    if corrupt is not None and corrupt not in kinds:
+        raise typer.BadParameter(f"unknown kind {corrupt!r} for {dataset}: use {', '.join(kinds)}")
     settings = _settings()
-    files = samples.transaction_files(
-        days, start.date(), seed, rows_per_day, drift_day, corrupt, corrupt_day
+    files = samples.sample_files(
+        dataset, days, start.date(), seed, rows_per_day, drift_day, corrupt, corrupt_day
     )
     uris = [
         u
@@ -91,8 +90,10 @@ def ingest(
     dataset: Annotated[str, typer.Argument(help="Dataset contract name, e.g. transactions.")],
     as_json: JsonOpt = False,
 ) -> None:
-    """Validate every new landing file: good ones become a new dataset version,
-    bad ones are quarantined with their validation report."""
+    """Validate new landing files into a new dataset version; quarantine bad ones.
+
+    Files already ingested (same URI and sha256) are skipped, so re-running is safe.
+    """
     from flows.ingest_dataset import ingest_dataset
     from schemas.contracts import load_contract
     from schemas.params import IngestParams
@@ -192,8 +193,12 @@ def quickstart(
     ] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """The whole loop on embedded defaults: sample data with a bad file and a drift, then
-    ingestion and retraining day by day."""
+    """Run the whole loop on sample data: ingest, validate, retrain, gate, promote.
+
+    Generates DAYS of transactions and interactions (plus item and user
+    snapshots) with one bad file and a drift per model, then runs ingestion
+    and retraining day by day for fraud and recs, one line per day and model.
+    """
     from flows.quickstart import run_quickstart
 
     if not verbose:

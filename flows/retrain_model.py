@@ -13,7 +13,7 @@ from tasks.promote import publish, record_skip
 from tasks.train import (
     decide,
     evaluate_challenger,
-    load_training_frame,
+    load_training_frames,
     plan_training,
     train_challenger,
 )
@@ -26,8 +26,8 @@ def retrain_model(params: RetrainParams) -> dict[str, Any]:
     plan = plan_training(params.model, params.dataset_version, settings)
     if plan.skip_reason is not None:
         return asdict(record_skip(plan, plan.skip_reason, settings))
-    frame = load_training_frame(plan, settings)
-    trained = train_challenger(plan, frame, settings)
+    frames = load_training_frames(plan, settings)
+    trained = train_challenger(plan, frames, settings)
     if isinstance(trained, str):
         return asdict(record_skip(plan, trained, settings))
     evidence = evaluate_challenger(plan, trained, settings)

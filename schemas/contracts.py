@@ -81,6 +81,17 @@ class Expectation(Frozen):
     kwargs: dict[str, Any] = Field(default_factory=dict)
 
 
+class Reference(Frozen):
+    """A foreign key into another dataset's current snapshot, with a tolerance."""
+
+    column: str
+    dataset: str = Field(pattern=r"^[a-z][a-z0-9_]{0,62}$")
+    key: str
+    max_unknown_share: float = Field(
+        default=0.0, ge=0, le=1, description="Share of rows allowed to name unknown keys."
+    )
+
+
 class DatasetContract(Frozen):
     """A dataset's declared shape, checks and landing source."""
 
@@ -94,13 +105,14 @@ class DatasetContract(Frozen):
         default=24, ge=0, description="Event times later than ingestion time + this are errors."
     )
     source: Source = Source()
+    references: list[Reference] = Field(default_factory=list)
     expectations: list[Expectation] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _references_exist(self) -> DatasetContract:
-        for key in self.primary_key:
+        for key in [*self.primary_key, *(r.column for r in self.references)]:
             if key not in self.columns:
-                raise ValueError(f"primary_key column {key!r} is not declared in columns")
+                raise ValueError(f"column {key!r} is used but not declared in columns")
         if self.kind == "events" and self.event_time is None:
             raise ValueError("events datasets need an event_time column")
         if self.event_time is not None:

@@ -39,6 +39,28 @@ class Features(Frozen):
     )
 
 
+class Candidates(Frozen):
+    """Candidate generation for ranking: which items each user's list is chosen from."""
+
+    generator: Literal["popular_and_covisited"] = "popular_and_covisited"
+    popular: int = Field(default=50, ge=0, le=5000, description="Most popular recent items.")
+    covisited: int = Field(default=50, ge=0, le=5000, description="Items co-consumed with history.")
+    popularity_days: float = Field(default=7, gt=0, description="Recency window for popularity.")
+
+
+class Ranking(Frozen):
+    """Ranking task settings: who queries, what is ranked, what counts as relevant."""
+
+    item_column: str = "item_id"
+    rating_column: str = "rating"
+    relevant_rating: float = Field(
+        default=4.0, description="Interactions rated at least this get gain 2; others gain 1."
+    )
+    items_dataset: str = "items"
+    users_dataset: str = "users"
+    candidates: Candidates = Candidates()
+
+
 class Split(Frozen):
     """Time-based split, measured on the data's own clock (latest event time)."""
 
@@ -130,6 +152,7 @@ class ModelSpec(Frozen):
     datasets: list[str] = Field(min_length=1, description="First one holds the labelled events.")
     target: str
     group_by: str | None = Field(default=None, description="Query column (ranking only).")
+    ranking: Ranking | None = None
     features: Features
     split: Split = Split()
     lightgbm: LightGBM = LightGBM()
@@ -147,8 +170,14 @@ class ModelSpec(Frozen):
             raise ValueError(
                 f"unknown metric(s) {unknown} for task {self.task}: use {list(metrics)}"
             )
-        if self.task == Task.RANKING and not self.group_by:
-            raise ValueError("ranking models need group_by")
+        if self.task == Task.RANKING:
+            if not self.group_by or self.ranking is None:
+                raise ValueError("ranking models need group_by and a ranking section")
+            wanted = {self.ranking.items_dataset, self.ranking.users_dataset}
+            if not wanted <= set(self.datasets[1:]):
+                raise ValueError(
+                    f"ranking needs datasets {sorted(wanted)} after the events dataset"
+                )
         if not (self.features.numeric or self.features.categorical or self.features.builder):
             raise ValueError("features: declare columns or a builder")
         return self

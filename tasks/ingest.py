@@ -12,10 +12,11 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import pandas as pd
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from schemas.contracts import load_contract
+from schemas.contracts import DatasetContract, load_contract
 from schemas.settings import Settings
 from tasks.core import layout, manifests
 from tasks.core.validation import validate_file
@@ -68,7 +69,7 @@ def ingest_file(dataset: str, key: str, settings: Settings, now: datetime) -> Fi
     base = {"key": key, "uri": uri, "sha256": sha, "size": len(data)}
     if rt.registry.find_file(dataset, uri, sha) is not None:
         return FileOutcome(**base, status="duplicate")
-    df, report = validate_file(data, key, contract, now)
+    df, report = validate_file(data, key, contract, now, reference_keys(contract, settings))
     details = {"etag": info.etag if info else None, "validation": report.to_dict()}
     if df is None:
         return _quarantine(dataset, base, data, report.summary(), details, settings)
@@ -82,6 +83,30 @@ def ingest_file(dataset: str, key: str, settings: Settings, now: datetime) -> Fi
     return FileOutcome(
         **base, status="accepted", rows=len(df), partitions=[p for p, _ in parts], details=details
     )
+
+
+def reference_keys(contract: DatasetContract, settings: Settings) -> dict[str, set[str] | None]:
+    """Key sets of the current snapshots a contract references (None: no snapshot yet)."""
+    rt, out = runtime(settings), {}
+    for ref in contract.references:
+        latest = rt.registry.latest_dataset_version(ref.dataset)
+        if latest is None:
+            out[f"{ref.dataset}.{ref.key}"] = None
+            continue
+        frame = load_dataset_frame(ref.dataset, latest.version, settings)
+        out[f"{ref.dataset}.{ref.key}"] = set(frame[ref.key].astype(str))
+    return out
+
+
+def load_dataset_frame(dataset: str, version: str, settings: Settings) -> pd.DataFrame:
+    """Every partition of a dataset version, each verified against its sha256."""
+    store = runtime(settings).store
+    manifest = load_manifest(dataset, version, settings)
+    frames = [
+        manifests.from_parquet(store.get_bytes(p["key"], sha256=p["sha256"]))
+        for p in manifest["partitions"]
+    ]
+    return pd.concat(frames, ignore_index=True)
 
 
 def _quarantine(

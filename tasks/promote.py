@@ -19,7 +19,7 @@ from tasks.io import events
 from tasks.io.registry import AlreadyRegisteredError, NewModelVersion
 from tasks.io.stores import sha256_hex
 from tasks.runtime import runtime
-from tasks.train import Plan, Trained, card_for
+from tasks.train import Plan, Trained, card_for, card_metrics
 
 ACTOR = "retrain_model flow"
 
@@ -152,7 +152,7 @@ def _upload_and_register(
             artifact_sha256=artifacts["model.txt"]["sha256"],
             card_uri=card_info.uri,
             card_sha256=sha256_hex(card),
-            metrics=_finite(evidence.challenger),
+            metrics=_finite(card_metrics(evidence)),
             eval_fingerprint=evidence.fingerprint,
         )
     )
@@ -162,8 +162,12 @@ def _existing(exc: AlreadyRegisteredError) -> str:
     return exc.existing.version if exc.existing else "an earlier version"
 
 
-def _finite(metrics: dict[str, float]) -> dict[str, float | None]:
-    return {k: (v if math.isfinite(v) else None) for k, v in metrics.items()}
+def _finite(metrics: dict[str, Any]) -> dict[str, Any]:
+    """Metrics as strict JSON values (NaN becomes None), nested dicts included."""
+    return {
+        k: _finite(v) if isinstance(v, dict) else (v if math.isfinite(v) else None)
+        for k, v in metrics.items()
+    }
 
 
 def _decision_evidence(evidence: Evidence, decision: Decision) -> dict[str, Any]:

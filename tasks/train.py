@@ -12,24 +12,23 @@ import pandas as pd
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from schemas.contracts import load_contract
+from schemas.contracts import DatasetContract, load_contract
 from schemas.settings import Settings
-from schemas.specs import ModelSpec, load_model_spec
-from tasks.core import manifests
+from schemas.specs import Features, ModelSpec, Task, load_model_spec
 from tasks.core.decision import Decision, Evidence, decide_promotion
-from tasks.core.evaluation import evaluate_binary
+from tasks.core.evidence import Scorer, gather_evidence
 from tasks.core.keys import training_key
 from tasks.core.pipeline import (
     NotEnoughData,
     Prepared,
     prepare_binary,
-    score_holdout,
     sort_events,
     train_model,
 )
-from tasks.core.training import latency_p99_ms, model_text, robustness_shift
+from tasks.core.ranking_pipeline import prepare_ranking
+from tasks.core.training import model_text
 from tasks.errors import RetrainError
-from tasks.ingest import load_manifest
+from tasks.ingest import load_dataset_frame
 from tasks.io.lineage import code_version
 from tasks.io.registry import ModelVersionRecord
 from tasks.runtime import runtime
@@ -99,37 +98,40 @@ def _fmt(versions: dict[str, str]) -> str:
     return ", ".join(f"{d}@{v}" for d, v in versions.items())
 
 
+def row_keys(contract: DatasetContract) -> list[str]:
+    """Columns identifying a row: the primary key, or every column when there is none."""
+    return list(contract.primary_key) or list(contract.columns)
+
+
 @task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=2)
-def load_training_frame(plan: Plan, settings: Settings) -> pd.DataFrame:
-    """Read every partition of the primary dataset version, verifying each sha256."""
-    rt = runtime(settings)
-    dataset = plan.spec.datasets[0]
-    contract = load_contract(dataset, settings.specs_dir)
-    manifest = load_manifest(dataset, plan.dataset_versions[dataset], settings)
-    frames = [
-        manifests.from_parquet(rt.store.get_bytes(p["key"], sha256=p["sha256"]))
-        for p in manifest["partitions"]
-    ]
-    frame = pd.concat(frames, ignore_index=True)
-    get_run_logger().info(
-        "loaded %s@%s: %d rows from %d partitions",
-        dataset,
-        manifest["version"],
-        len(frame),
-        len(frames),
-    )
-    return sort_events(frame, contract.require_event_time(), contract.primary_key)
+def load_training_frames(plan: Plan, settings: Settings) -> dict[str, pd.DataFrame]:
+    """Every dataset of the plan at its version (each partition verified); events sorted."""
+    frames = {}
+    for dataset, version in plan.dataset_versions.items():
+        contract = load_contract(dataset, settings.specs_dir)
+        frame = load_dataset_frame(dataset, version, settings)
+        if contract.kind == "events":
+            frame = sort_events(frame, contract.require_event_time(), row_keys(contract))
+        frames[dataset] = frame
+        get_run_logger().info("loaded %s@%s: %d rows", dataset, version, len(frame))
+    return frames
 
 
 @task(cache_policy=NO_CACHE)
-def train_challenger(plan: Plan, frame: pd.DataFrame, settings: Settings) -> Trained | str:
+def train_challenger(
+    plan: Plan, frames: dict[str, pd.DataFrame], settings: Settings
+) -> Trained | str:
     """Prepare the splits and fit the challenger; returns a skip reason when windows are thin."""
-    contract = load_contract(plan.spec.datasets[0], settings.specs_dir)
+    dataset = plan.spec.datasets[0]
+    contract = load_contract(dataset, settings.specs_dir)
     start_wall, start_cpu = time.perf_counter(), time.process_time()
     try:
-        prepared = prepare_binary(
-            frame, plan.spec, contract.require_event_time(), contract.primary_key
-        )
+        if plan.spec.task == Task.RANKING:
+            prepared = prepare_ranking(frames, plan.spec)
+        else:
+            prepared = prepare_binary(
+                frames[dataset], plan.spec, contract.require_event_time(), row_keys(contract)
+            )
     except NotEnoughData as exc:
         return f"not enough data: {exc}"
     booster = train_model(plan.spec, prepared)
@@ -141,46 +143,25 @@ def train_challenger(plan: Plan, frame: pd.DataFrame, settings: Settings) -> Tra
         prepared.rows,
         wall,
     )
-    return Trained(prepared, booster, model_text(booster), wall, cpu, frame)
+    return Trained(prepared, booster, model_text(booster), wall, cpu, frames[dataset])
 
 
 @task(cache_policy=NO_CACHE)
 def evaluate_challenger(plan: Plan, trained: Trained, settings: Settings) -> Evidence:
-    """Score challenger and champion on the same holdout rows; measure the guards."""
+    """Score challenger and champion on the same holdout; measure the guards."""
     from tasks.artifacts import load_model
 
-    prep, spec = trained.prepared, plan.spec
-    challenger = score_holdout(
-        trained.booster, spec.features, prep.encoding, trained.frame, prep.test_rows
-    )
-    champion_scores = None
+    champion = None
     if plan.champion is not None:
         booster, encoding, card = load_model(plan.champion, settings)
-        features = type(spec.features).model_validate(card["features"]["spec"])
-        champion_scores = score_holdout(booster, features, encoding, trained.frame, prep.test_rows)
-    evidence = evaluate_binary(
-        spec.policy,
-        prep.test.y,
-        challenger,
-        champion_scores,
-        prep.test_frame[prep.slice_columns],
-        prep.fingerprint,
-        spec.seed,
-    )
-    robust = spec.policy.guards.robustness
-    return Evidence(
-        **{
-            **evidence.__dict__,
-            "latency_p99_ms": latency_p99_ms(trained.booster, prep.test.x),
-            "model_bytes": len(trained.text.encode()),
-            "robustness_shift": robustness_shift(
-                trained.booster,
-                prep.test.x,
-                len(prep.encoding.numeric),
-                robust.noise if robust else 0.01,
-                spec.seed,
-            ),
-        },
+        champion = Scorer(booster, encoding, Features.model_validate(card["features"]["spec"]))
+    return gather_evidence(
+        plan.spec,
+        trained.prepared,
+        Scorer(trained.booster, trained.prepared.encoding, plan.spec.features),
+        trained.text,
+        trained.frame,
+        champion,
     )
 
 
@@ -192,6 +173,16 @@ def decide(evidence: Evidence, plan: Plan) -> Decision:
 
 def now_utc() -> datetime:
     return datetime.now(UTC)
+
+
+def card_metrics(evidence: Evidence) -> dict[str, Any]:
+    """The challenger's holdout metrics; ranking adds the popularity baseline's figures."""
+    out: dict[str, Any] = dict(evidence.challenger)
+    if evidence.baseline is not None:
+        out["baseline_popularity"] = dict(evidence.baseline)
+    if "candidate_recall" in evidence.info:
+        out["candidate_recall"] = evidence.info["candidate_recall"]
+    return out
 
 
 def card_for(
@@ -220,7 +211,7 @@ def card_for(
         "params": booster_params(plan.spec),
         "best_iteration": trained.booster.best_iteration,
         "features": {"spec": plan.spec.features.model_dump(), "encoding": prep.encoding.to_dict()},
-        "metrics": evidence.challenger,
+        "metrics": card_metrics(evidence),
         "champion": {
             "version": plan.champion.version if plan.champion else None,
             "metrics": evidence.champion,

@@ -44,6 +44,7 @@ def paired_bootstrap(
     confidence: float,
     seed: int,
     groups: np.ndarray | None = None,
+    unit: str | None = None,
 ) -> Interval:
     """Percentile interval of ``metric(challenger) - metric(champion)``.
 
@@ -75,4 +76,6 @@ def paired_bootstrap(
     estimate = metric(y, challenger, None) - metric(y, champion, None)
     alpha = (1 - confidence) / 2
     low, high = np.quantile(diffs, [alpha, 1 - alpha]) if len(diffs) else (np.nan, np.nan)
-    return Interval(float(estimate), float(low), float(high), confidence, len(diffs), unit_name)
+    return Interval(
+        float(estimate), float(low), float(high), confidence, len(diffs), unit or unit_name
+    )

@@ -48,6 +48,8 @@ class Evidence:
     latency_p99_ms: float | None = None
     model_bytes: int | None = None
     robustness_shift: float | None = None
+    baseline: dict[str, float] | None = None  # ranking: the popularity baseline, same metrics
+    info: dict[str, Any] = field(default_factory=dict)  # e.g. candidate recall
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import lightgbm as lgb
@@ -12,6 +12,7 @@ import pandas as pd
 from schemas.specs import Features, ModelSpec
 from tasks.core import features as feats
 from tasks.core.evaluation import fingerprint_rows
+from tasks.core.ranking_metrics import Truth
 from tasks.core.splits import Windows, compute_windows, split_masks
 from tasks.core.training import Matrix, fit_booster, predict
 
@@ -33,6 +34,9 @@ class Prepared:
     test_rows: np.ndarray  # positions of the holdout rows in the sorted dataset frame
     slice_columns: list[str]
     fingerprint: str
+    test_groups: np.ndarray | None = None  # ranking: query group of each holdout row
+    truth: Truth | None = None  # ranking: every relevant item of each holdout user
+    info: dict[str, Any] = field(default_factory=dict)  # e.g. candidate recall, catalog size
 
     @property
     def rows(self) -> dict[str, int]:

@@ -111,3 +111,17 @@ def robustness_shift(
     noisy = x.copy()
     noisy[:, :numeric] *= 1 + rng.normal(0.0, noise, size=(len(x), numeric))
     return float(np.mean(np.abs(predict(booster, noisy) - predict(booster, x))))
+
+
+def ranking_churn(
+    booster: lgb.Booster, x: np.ndarray, groups: np.ndarray, numeric: int, noise: float, seed: int
+) -> float:
+    """Share of each user's top 10 that changes when numeric inputs get relative noise."""
+    from tasks.core.ranking_metrics import top_k
+
+    rng = np.random.default_rng(seed)
+    noisy = x.copy()
+    noisy[:, :numeric] *= 1 + rng.normal(0.0, noise, size=(len(x), numeric))
+    before, after = top_k(groups, predict(booster, x)), top_k(groups, predict(booster, noisy))
+    churn = [1 - len(set(rows) & set(after[g])) / max(len(rows), 1) for g, rows in before.items()]
+    return float(np.mean(churn)) if churn else 0.0

@@ -37,10 +37,17 @@ class CheckResult:
     def describe(self) -> str:
         """One line: check, column, count and the first example rows."""
         where = f" on column '{self.column}'" if self.column else ""
-        rows = ", ".join(f"row {e['row']}: {e['value']!r}" for e in self.examples[:3])
+        rows = ", ".join(f"row {e['row']}: {_short(e['value'])}" for e in self.examples[:3])
         count = f" ({self.unexpected_count} bad value(s); {rows})" if self.unexpected_count else ""
         extra = f": {self.message}" if self.message else ""
         return f"{self.check}{where}{count}{extra}"
+
+
+def _short(value: Any) -> str:
+    """An example value for one-line messages (compound keys as a tuple)."""
+    if isinstance(value, dict):
+        return "(" + ", ".join(str(v) for v in value.values()) + ")"
+    return repr(value)
 
 
 @dataclass(frozen=True)
@@ -269,10 +276,46 @@ def _plain(value: Any) -> Any:
     return value if isinstance(value, int | float | str | bool) else str(value)
 
 
+def check_references(
+    df: pd.DataFrame, contract: DatasetContract, known: dict[str, set[str] | None]
+) -> list[CheckResult]:
+    """Foreign keys against the referenced snapshots (``known['items.item_id']``).
+
+    Unknown keys within the contract's tolerance are reported but pass; a
+    reference whose snapshot does not exist yet (None) is noted, not checked.
+    """
+    checks = []
+    for ref in contract.references:
+        name = f"references {ref.dataset}.{ref.key}"
+        keys = known.get(f"{ref.dataset}.{ref.key}")
+        if keys is None:
+            checks.append(
+                CheckResult(name, True, ref.column, message="no snapshot yet: not checked")
+            )
+            continue
+        values = df[ref.column].astype(str)
+        unknown = ~values.isin(keys).to_numpy()
+        share = float(unknown.mean()) if len(values) else 0.0
+        examples = [
+            {"row": int(i) + 1, "value": values.iloc[i]} for i in np.flatnonzero(unknown)[:5]
+        ]
+        msg = f"{share:.2%} of rows name unknown keys (tolerance {ref.max_unknown_share:.2%})"
+        ok = share <= ref.max_unknown_share
+        checks.append(CheckResult(name, ok, ref.column, int(unknown.sum()), examples, msg))
+    return checks
+
+
 def validate_file(
-    data: bytes, file: str, contract: DatasetContract, now: datetime
+    data: bytes,
+    file: str,
+    contract: DatasetContract,
+    now: datetime,
+    known_keys: dict[str, set[str] | None] | None = None,
 ) -> tuple[pd.DataFrame | None, ValidationReport]:
     """Read, coerce and validate one landing file.
+
+    Args:
+        known_keys: key sets of the referenced snapshots (see :func:`check_references`).
 
     Returns:
         The coerced frame (None when the file was rejected) and the report.
@@ -284,5 +327,6 @@ def validate_file(
     if any(c.check == "expect_column_to_exist" for c in checks):
         return None, ValidationReport(file, contract.name, False, len(raw), checks, extra)
     checks += validate_frame(df, contract, now)
+    checks += check_references(df, contract, known_keys or {})
     ok = all(c.success for c in checks)
     return (df if ok else None), ValidationReport(file, contract.name, ok, len(df), checks, extra)

@@ -1,0 +1,49 @@
+"""Shared fixtures: isolated Prefect home, a fresh retrain home per test, Prefect's harness."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+# Before anything imports Prefect: a throwaway Prefect home and no telemetry.
+_PREFECT_HOME = tempfile.mkdtemp(prefix="retrain-tests-prefect-")
+os.environ.setdefault("PREFECT_HOME", _PREFECT_HOME)
+os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
+os.environ["DO_NOT_TRACK"] = "1"
+os.environ["GX_ANALYTICS_ENABLED"] = "false"
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+for _var in ("RETRAIN_HOME", "RETRAIN_DATABASE_URL", "RETRAIN_STORE_URL", "RETRAIN_SPECS_DIR"):
+    os.environ.pop(_var, None)
+
+
+@pytest.fixture(scope="session")
+def prefect_harness() -> Iterator[None]:
+    """Prefect's test harness, once per session (it costs ~10 s to start)."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
+
+
+@pytest.fixture
+def retrain_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A fresh RETRAIN_HOME (SQLite registry + file store) for one test."""
+    from tasks.runtime import close_all
+
+    home = tmp_path / "home"
+    monkeypatch.setenv("RETRAIN_HOME", str(home))
+    yield home
+    close_all()
+
+
+@pytest.fixture
+def settings(retrain_home: Path):
+    """Settings pointing at ``retrain_home``."""
+    from schemas.settings import load_settings
+
+    return load_settings()

@@ -1,0 +1,132 @@
+"""Ranking metrics against hand-computed values, leakage, and the per-user paired gate."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from schemas.specs import load_model_spec
+from tasks.core import generate
+from tasks.core.bootstrap import paired_bootstrap
+from tasks.core.ranking import build_window
+from tasks.core.ranking_metrics import Truth, coverage, per_user_metrics, top_k, weighted_mean
+from tasks.core.ranking_pipeline import prepare_ranking
+
+
+def test_metrics_match_hand_computed_values() -> None:
+    # user 0: candidates A(gain 2), B(0), C(1); scores rank B, A, C.
+    # user 1: candidates D(0), E(0); has one relevant item that no candidate holds.
+    groups = np.array([0, 0, 0, 1, 1])
+    scores = np.array([0.5, 0.9, 0.1, 0.3, 0.2])
+    labels = np.array([2, 0, 1, 0, 0])
+    truth = Truth(np.array(["u0", "u1"]), [np.array([2.0, 1.0]), np.array([1.0])])
+    got = per_user_metrics(groups, scores, labels, truth, k=10)
+    dcg = (2**2 - 1) / math.log2(3) + (2**1 - 1) / math.log2(4)  # A at rank 2, C at rank 3
+    idcg = (2**2 - 1) / math.log2(2) + (2**1 - 1) / math.log2(3)
+    assert got["ndcg@10"] == pytest.approx([dcg / idcg, 0.0])
+    assert got["map@10"] == pytest.approx([(1 / 2 + 2 / 3) / 2, 0.0])
+    assert got["recall@10"] == pytest.approx([1.0, 0.0])
+
+
+def test_recall_counts_items_the_candidates_missed() -> None:
+    groups, scores, labels = np.array([0]), np.array([1.0]), np.array([1])
+    truth = Truth(np.array(["u"]), [np.array([1.0, 1.0, 2.0, 1.0])])  # 4 relevant, 1 candidate
+    assert per_user_metrics(groups, scores, labels, truth)["recall@10"][0] == pytest.approx(0.25)
+
+
+def test_top_k_cuts_at_k_and_breaks_ties_by_row_order() -> None:
+    groups = np.zeros(12, dtype=int)
+    tops = top_k(groups, np.ones(12), k=10)
+    assert list(tops[0]) == list(range(10))
+
+
+def test_coverage_is_share_of_catalog_shown() -> None:
+    groups = np.array([0, 0, 1, 1])
+    items = np.array(["a", "b", "a", "c"])
+    assert coverage(groups, np.array([1, 0, 1, 0]), items, catalog=10, k=1) == pytest.approx(0.1)
+    assert coverage(groups, np.array([1, 0, 0, 1]), items, catalog=10, k=1) == pytest.approx(0.2)
+
+
+def test_gate_resamples_users_not_rows() -> None:
+    ndcg_a = np.array([0.5, 0.6, 0.7, 0.4])
+    iv = paired_bootstrap(
+        weighted_mean,
+        np.zeros(4),
+        ndcg_a,
+        ndcg_a - 0.1,
+        resamples=200,
+        confidence=0.9,
+        seed=1,
+        unit="users",
+    )
+    assert iv.unit == "users"
+    assert iv.low == pytest.approx(0.1) and iv.high == pytest.approx(0.1)
+
+
+@pytest.fixture(scope="module")
+def recs_data() -> dict[str, pd.DataFrame]:
+    users, items = generate.generate_users(3, n_users=400), generate.generate_items(3, n_items=200)
+    days = generate.generate_interactions(
+        10, dt.date(2026, 3, 1), 3, users, items, rows_per_day=800
+    )
+    events = pd.concat(days.values(), ignore_index=True)
+    events = events.sort_values(["event_time", "user_id", "item_id"]).reset_index(drop=True)
+    return {"interactions": events, "items": items, "users": users}
+
+
+def test_window_features_ignore_the_window_itself(recs_data: dict[str, pd.DataFrame]) -> None:
+    """Changing every rating inside the window must not change any feature of that window."""
+    cfg = load_model_spec("recs").ranking
+    assert cfg is not None
+    events, items, users = recs_data["interactions"], recs_data["items"], recs_data["users"]
+    start, end = pd.Timestamp("2026-03-08", tz="UTC"), pd.Timestamp("2026-03-10", tz="UTC")
+    base = build_window(events, items, users, start, end, cfg, "user_id")
+    tampered = events.copy()
+    inside = (tampered["event_time"] >= start).to_numpy()
+    tampered.loc[inside, "rating"] = 1.0
+    later = build_window(tampered, items, users, start, end, cfg, "user_id")
+    features = [c for c in base.frame.columns if c != "label"]
+    pd.testing.assert_frame_equal(base.frame[features], later.frame[features])
+    assert not base.frame["label"].equals(later.frame["label"])  # labels do come from the window
+
+
+def test_candidates_exclude_seen_items(recs_data: dict[str, pd.DataFrame]) -> None:
+    cfg = load_model_spec("recs").ranking
+    assert cfg is not None
+    events = recs_data["interactions"]
+    start = pd.Timestamp("2026-03-08", tz="UTC")
+    win = build_window(
+        events,
+        recs_data["items"],
+        recs_data["users"],
+        start,
+        start + pd.Timedelta(days=2),
+        cfg,
+        "user_id",
+    )
+    seen = set(
+        zip(
+            events.loc[events["event_time"] < start, "user_id"],
+            events.loc[events["event_time"] < start, "item_id"],
+            strict=True,
+        )
+    )
+    pairs = set(zip(win.frame["user_id"], win.frame["item_id"], strict=True))
+    assert not pairs & seen
+    assert 0 < win.candidate_recall <= 1
+
+
+def test_prepare_ranking_groups_and_holdout(recs_data: dict[str, pd.DataFrame]) -> None:
+    spec = load_model_spec("recs").model_copy(update={})
+    spec = spec.model_validate(
+        {**spec.model_dump(), "split": {**spec.split.model_dump(), "min_rows": 20}}
+    )
+    prep = prepare_ranking(recs_data, spec)
+    assert prep.train.group_sizes is not None and prep.train.group_sizes.sum() == len(prep.train.y)
+    assert prep.truth is not None and prep.test_groups is not None
+    assert prep.test_groups.max() < len(prep.truth.users)
+    assert prep.windows.test_start > prep.windows.val_start > prep.windows.train_start
