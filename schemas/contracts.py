@@ -119,6 +119,8 @@ class DatasetContract(Frozen):
             col = self.columns.get(self.event_time)
             if col is None or col.type != ColumnType.TIMESTAMP:
                 raise ValueError(f"event_time {self.event_time!r} must be a timestamp column")
+            if col.nullable:
+                raise ValueError(f"event_time {self.event_time!r} cannot be nullable")
         return self
 
     @property

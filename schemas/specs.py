@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal
@@ -192,7 +193,8 @@ class ModelSpec(Frozen):
 
     def fingerprint(self) -> str:
         """sha256 of the validated spec: comments and key order do not matter."""
-        return hashlib.sha256(self.model_dump_json().encode()).hexdigest()
+        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True)
+        return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def load_model_spec(name: str, specs_dir: Path | None = None) -> ModelSpec:

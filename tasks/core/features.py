@@ -45,7 +45,7 @@ def transaction_behaviour(df: pd.DataFrame) -> Built:
     by_customer = out.groupby("customer_id", sort=False)
     prior_count = by_customer.cumcount().astype(float)
     prior_sum = by_customer["amount"].cumsum() - out["amount"]
-    prior_mean = (prior_sum / prior_count).where(prior_count > 0)
+    prior_mean = (prior_sum / prior_count).where((prior_count > 0) & (prior_sum > 0))
     out["amount_vs_usual"] = (out["amount"] / prior_mean).astype(float)
     home = by_customer["country"].transform("first")
     out["foreign_country"] = (out["country"] != home).astype(float)
@@ -122,6 +122,6 @@ def encode(frame: pd.DataFrame, enc: Encoding) -> np.ndarray:
     """Numeric matrix in the encoding's column order; unseen categories become NaN."""
     cols = [frame[c].astype("Float64").to_numpy(dtype=float, na_value=np.nan) for c in enc.numeric]
     for name, vocab in enc.categorical.items():
-        codes = pd.Categorical(frame[name].astype("string"), categories=vocab).codes
-        cols.append(np.where(codes < 0, np.nan, codes).astype(float))
+        codes = frame[name].astype("string").map({v: float(i) for i, v in enumerate(vocab)})
+        cols.append(codes.astype("Float64").to_numpy(dtype=float, na_value=np.nan))
     return np.column_stack(cols) if cols else np.empty((len(frame), 0))

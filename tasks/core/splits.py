@@ -12,7 +12,8 @@ from schemas.specs import Split
 
 @dataclass(frozen=True)
 class Windows:
-    """Half-open windows [start, end) ending at ``as_of`` minus the label-maturity delay."""
+    """Train [train_start, val_start), validation [val_start, test_start) and test
+    [test_start, test_end], test_end being ``as_of`` minus the label-maturity delay."""
 
     as_of: pd.Timestamp
     train_start: pd.Timestamp
