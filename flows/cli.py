@@ -11,6 +11,7 @@ import datetime as dt
 import json
 import os
 import sys
+from dataclasses import asdict
 from typing import Annotated, Any
 
 import typer
@@ -185,6 +186,23 @@ def rollback(
 
 
 @app.command()
+def approve(
+    model: Annotated[str, typer.Argument()],
+    version: Annotated[str, typer.Argument(help="The version waiting for approval.")],
+    by: Annotated[str, typer.Option("--by", help="Who answers (kept in the ledger).")],
+    reject: Annotated[bool, typer.Option("--reject", help="Reject instead of approve.")] = False,
+    comment: Annotated[str, typer.Option(help="Why (kept in the ledger).")] = "",
+    as_json: JsonOpt = False,
+) -> None:
+    """Approve (promote) or reject a version whose policy requires approval."""
+    from tasks.promote import resolve_approval
+
+    answer = {"approve": not reject, "approver": by, "comment": comment}
+    result = resolve_approval.fn(model, version, answer, _settings())
+    _emit(asdict(result), as_json, report.train_text(asdict(result)))
+
+
+@app.command()
 def quickstart(
     days: Annotated[int, typer.Option(min=8, max=60, help="Days of sample data.")] = 14,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 7,
@@ -239,3 +257,59 @@ def main() -> None:
         from tasks.runtime import close_all
 
         close_all()
+
+
+@app.command()
+def serve(
+    prefect_file: Annotated[
+        str | None,
+        typer.Option(
+            "--prefect-file",
+            help="Deployment definitions (default: deployments/prefect.yaml of this repository).",
+        ),
+    ] = None,
+) -> None:
+    """Serve every deployment of deployments/prefect.yaml against PREFECT_API_URL (no worker).
+
+    Schedules and event triggers are live while it runs (a new landing file's
+    retrain.data.arrived event starts ingestion, whose retrain.dataset.updated
+    starts retraining). Stop it with Ctrl-C; Prefect pauses the served deployments.
+    """
+    # A served run should log at INFO to the Prefect UI (main() quiets one-shot commands),
+    # and react to triggers within seconds rather than the default 10 s poll.
+    if os.environ.get("PREFECT_LOGGING_LEVEL") == "WARNING":
+        os.environ["PREFECT_LOGGING_LEVEL"] = "INFO"
+    os.environ.setdefault("PREFECT_RUNNER_POLL_FREQUENCY", "2")
+    url = _prefect_api_url()
+    from pathlib import Path
+
+    from flows.deployments import build_deployments, definitions_path
+
+    path = Path(prefect_file) if prefect_file else definitions_path()
+    deployments = build_deployments(path)
+    typer.echo(f"serving {len(deployments)} deployment(s) from {path} against {url}")
+    from prefect import serve as prefect_serve
+
+    prefect_serve(*deployments)
+
+
+def _prefect_api_url() -> str:
+    """The configured Prefect API, checked to answer; a one-line error says how to start one."""
+    from prefect.client.orchestration import get_client
+    from prefect.settings import get_current_settings
+
+    from tasks.errors import RetrainError
+
+    start = (
+        "start one with `prefect server start --host 127.0.0.1`, then"
+        " `export PREFECT_API_URL=http://127.0.0.1:4200/api`"
+    )
+    url = get_current_settings().api.url
+    if not url:
+        raise RetrainError(f"no Prefect API configured (PREFECT_API_URL is unset): {start}")
+    with get_client(sync_client=True) as client:
+        failure = client.api_healthcheck()
+    if failure is not None:
+        reason = " ".join(str(failure).split())[:200]
+        raise RetrainError(f"cannot reach the Prefect API at {url} ({reason}): {start}")
+    return str(url)

@@ -9,6 +9,7 @@ from prefect import flow, get_run_logger
 from schemas.params import IngestParams
 from schemas.settings import load_settings
 from tasks.ingest import commit_dataset_version, ingest_file, list_new_files, outcome_dict
+from tasks.reports import publish_ingest_report
 from tasks.train import now_utc
 
 
@@ -28,8 +29,10 @@ def ingest_dataset(params: IngestParams) -> dict[str, Any]:
         sum(o.status == "quarantined" for o in outcomes),
         version["version"] if version else "unchanged",
     )
-    return {
+    result = {
         "dataset": params.dataset,
         "files": [outcome_dict(o) for o in outcomes],
         "version": version,
     }
+    publish_ingest_report(result)
+    return result

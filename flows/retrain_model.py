@@ -7,9 +7,11 @@ from typing import Any
 
 from prefect import flow
 
+from flows.approval import in_deployment, request_approval
 from schemas.params import RetrainParams
 from schemas.settings import load_settings
-from tasks.promote import publish, record_skip
+from tasks.promote import publish, record_skip, resolve_approval
+from tasks.reports import publish_retrain_report
 from tasks.train import (
     decide,
     evaluate_challenger,
@@ -21,15 +23,31 @@ from tasks.train import (
 
 @flow(name="retrain-model", log_prints=False)
 def retrain_model(params: RetrainParams) -> dict[str, Any]:
-    """Plan, train, evaluate on the champion's holdout, decide, publish."""
+    """Plan, train, evaluate on the champion's holdout, decide, publish.
+
+    When the policy requires approval and the run comes from a deployment, it
+    pauses with an approve/reject form in the Prefect UI; no answer in time
+    means rejected. Run outside a deployment, the version stays
+    ``pending_approval`` until ``retrain approve``.
+    """
     settings = load_settings()
     plan = plan_training(params.model, params.dataset_version, settings)
     if plan.skip_reason is not None:
-        return asdict(record_skip(plan, plan.skip_reason, settings))
+        return _reported(asdict(record_skip(plan, plan.skip_reason, settings)))
     frames = load_training_frames(plan, settings)
     trained = train_challenger(plan, frames, settings)
     if isinstance(trained, str):
-        return asdict(record_skip(plan, trained, settings))
+        return _reported(asdict(record_skip(plan, trained, settings)))
     evidence = evaluate_challenger(plan, trained, settings)
     decision = decide(evidence, plan)
-    return asdict(publish(plan, trained, evidence, decision, settings))
+    result = asdict(publish(plan, trained, evidence, decision, settings))
+    if result["outcome"] == "pending_approval" and in_deployment():
+        timeout = plan.spec.policy.approval.timeout_minutes
+        answer = request_approval(result, timeout)
+        result = asdict(resolve_approval(plan.model, result["version"], answer, settings, timeout))
+    return _reported(result)
+
+
+def _reported(result: dict[str, Any]) -> dict[str, Any]:
+    publish_retrain_report(result)
+    return result

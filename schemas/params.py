@@ -32,3 +32,22 @@ class RetrainParams(BaseModel):
         description="Version of the model's first dataset to train on (default: the latest).",
         pattern=r"^v[0-9]+$",
     )
+
+
+def approval_input_model() -> type:
+    """The form shown in the Prefect UI when a retraining run waits for approval.
+
+    Built on demand so importing this module does not import Prefect.
+    """
+    from prefect.input import RunInput
+
+    class ApprovalInput(RunInput):
+        """Approve or reject the challenger described above."""
+
+        approve: bool = Field(default=False, description="Promote this challenger?")
+        approver: str = Field(
+            min_length=1, max_length=200, description="Your name or e-mail (kept in the ledger)."
+        )
+        comment: str = Field(default="", max_length=2000, description="Why (kept in the ledger).")
+
+    return ApprovalInput

@@ -104,7 +104,7 @@ def publish(
         _decision_evidence(evidence, decision),
     )
     sync_champion_pointer(plan.model, settings)
-    _emit(plan, version, expected, outcome, reasons, evidence)
+    _emit(plan.model, version, expected, outcome, reasons, evidence.challenger)
     champion = rt.registry.champion(plan.model)
     return Result(
         plan.model,
@@ -181,22 +181,79 @@ def _decision_evidence(evidence: Evidence, decision: Decision) -> dict[str, Any]
 
 
 def _emit(
-    plan: Plan,
+    model: str,
     version: str,
     previous: str | None,
     outcome: Outcome,
     reasons: list[str],
-    evidence: Evidence,
+    metrics: dict[str, Any],
 ) -> None:
     name = {Outcome.PROMOTED: "retrain.model.promoted", Outcome.REJECTED: "retrain.model.rejected"}
     if outcome in name:
         events.emit(
             name[outcome],
-            events.model_resource(plan.model),
+            events.model_resource(model),
             {
                 "version": version,
                 "previous": previous,
-                "metrics": _finite(evidence.challenger),
+                "metrics": _finite(metrics),
                 "reasons": reasons,
             },
         )
+
+
+@task(cache_policy=NO_CACHE)
+def resolve_approval(
+    model: str,
+    version: str,
+    answer: dict[str, Any] | None,
+    settings: Settings,
+    timeout_minutes: int | None = None,
+) -> Result:
+    """Act on a human answer for a ``pending_approval`` version; the answer goes in the ledger.
+
+    No answer (``None``) means rejected. An approval is still a compare-and-swap
+    against the champion that was current when the version was evaluated.
+    """
+    rt = runtime(settings)
+    record = rt.registry.get_model_version(model, version)
+    pending = [
+        d
+        for d in rt.registry.list_decisions(model)
+        if d.version == version and d.outcome == Outcome.PENDING_APPROVAL.value
+    ]
+    if record is None or record.status != "candidate" or not pending:
+        raise RetrainError(f"{model} {version} is not waiting for approval")
+    expected = pending[0].champion_version
+    if answer is not None and answer["approve"]:
+        actor, reason = answer["approver"], answer.get("comment") or "approved"
+        try:
+            rt.registry.promote(model, version, expected, actor, reason, action="approve")
+            outcome, reasons = Outcome.PROMOTED, [f"approved by {actor}: {reason}"]
+        except LostRaceError as exc:
+            outcome, reasons = Outcome.REJECTED, [f"approved, but lost the promotion race: {exc}"]
+    else:
+        actor = answer["approver"] if answer else ACTOR
+        why = (
+            f"rejected by {actor}: {answer.get('comment') or 'no comment'}"
+            if answer
+            else f"no answer within {timeout_minutes} minutes: rejected"
+        )
+        rt.registry.reject_version(model, version, actor, why)
+        outcome, reasons = Outcome.REJECTED, [why]
+    rt.registry.record_decision(
+        model, version, expected, outcome.value, reasons, {"approval": answer}
+    )
+    sync_champion_pointer(model, settings)
+    _emit(model, version, expected, outcome, reasons, {})
+    champion = rt.registry.champion(model)
+    return Result(
+        model,
+        outcome.value,
+        reasons,
+        version,
+        champion.version if champion else None,
+        expected,
+        record.dataset_versions,
+        record.metrics,
+    )
