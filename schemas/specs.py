@@ -82,6 +82,9 @@ class LightGBM(Frozen):
     params: dict[str, Any] = Field(default_factory=dict)
     num_boost_round: int = Field(default=500, ge=1, le=100_000)
     early_stopping_rounds: int = Field(default=30, ge=1)
+    checkpoint_every: int = Field(
+        default=25, ge=1, description="Save a resumable checkpoint every this many rounds."
+    )
 
     @model_validator(mode="after")
     def _no_reserved(self) -> LightGBM:

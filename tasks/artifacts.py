@@ -84,8 +84,18 @@ def sync_champion_pointer(model: str, settings: Settings) -> dict[str, Any] | No
         (e.created_at.isoformat() for e in reversed(history) if e.to_version == record.version), ""
     )
     pointer = champion_pointer(record, promoted_at)
-    current = rt.store.head(key)
-    if current is not None and json.loads(rt.store.get_bytes(key)) == pointer:
+    if _read_pointer(key, settings) == pointer:
         return pointer
     rt.store.put_bytes(key, to_json_bytes(pointer))
     return pointer
+
+
+def _read_pointer(key: str, settings: Settings) -> Any:
+    """The current champion.json, or None when it is missing or not valid JSON (then rewritten)."""
+    store = runtime(settings).store
+    if not store.exists(key):
+        return None
+    try:
+        return json.loads(store.get_bytes(key))
+    except ValueError:
+        return None

@@ -29,3 +29,14 @@ class RegistryError(RetrainError):
 
 class LostRaceError(RegistryError):
     """A compare-and-swap found a different state than expected (another run moved first)."""
+
+
+class TrainingInterruptedError(RetrainError):
+    """Training stopped on SIGTERM (a spot notice) after writing a checkpoint."""
+
+    def __init__(self, round_: int) -> None:
+        super().__init__(
+            f"training interrupted by SIGTERM after round {round_}; a checkpoint was saved: "
+            "run the same command again to resume"
+        )
+        self.round = round_

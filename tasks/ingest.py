@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import pandas as pd
@@ -69,10 +69,18 @@ def ingest_file(dataset: str, key: str, settings: Settings, now: datetime) -> Fi
     base = {"key": key, "uri": uri, "sha256": sha, "size": len(data)}
     if rt.registry.find_file(dataset, uri, sha) is not None:
         return FileOutcome(**base, status="duplicate")
+    etag = info.etag if info else None
+    same = [
+        f for f in rt.registry.list_files(dataset) if f.sha256 == sha and f.status == "accepted"
+    ]
+    if same:
+        reason = f"same content as {same[0].uri}, already ingested"
+        details = {"etag": etag, "duplicate_of": same[0].uri}
+        return _quarantine(dataset, base, data, reason, details, settings, now)
     df, report = validate_file(data, key, contract, now, reference_keys(contract, settings))
-    details = {"etag": info.etag if info else None, "validation": report.to_dict()}
+    details = {"etag": etag, "validation": report.to_dict()}
     if df is None:
-        return _quarantine(dataset, base, data, report.summary(), details, settings)
+        return _quarantine(dataset, base, data, report.summary(), details, settings, now)
     date = _landing_date(key, now)
     parts = manifests.plan_partitions(df, dataset, contract.event_time, date, uri)
     for part, body in parts:
@@ -116,15 +124,21 @@ def _quarantine(
     reasons: str,
     details: dict[str, Any],
     settings: Settings,
+    now: datetime,
 ) -> FileOutcome:
+    """Copy the file and its report under quarantine/, never over an earlier, different file."""
     rt = runtime(settings)
     key = base["key"]
-    qkey = layout.quarantine_key(
-        dataset, _landing_date(key, datetime.now(UTC)), key.rsplit("/", 1)[-1]
-    )
+    qkey = layout.quarantine_key(dataset, _landing_date(key, now), key.rsplit("/", 1)[-1])
+    existing = rt.store.head(qkey)
+    if existing is not None and sha256_hex(rt.store.get_bytes(qkey)) != base["sha256"]:
+        stem, dot, ext = qkey.rpartition(".")
+        qkey = f"{stem}.{base['sha256'][:12]}{dot}{ext}" if dot else f"{qkey}.{base['sha256'][:12]}"
     rt.store.put_bytes(qkey, data)
-    report = json.dumps(details["validation"], indent=1, default=str).encode()
-    rt.store.put_bytes(qkey + ".validation.json", report)
+    report = details.get("validation") or {"file": key, "success": False, "reasons": reasons}
+    rt.store.put_bytes(
+        qkey + ".validation.json", json.dumps(report, indent=1, default=str).encode()
+    )
     details = {**details, "quarantine_uri": rt.store.uri(qkey)}
     rt.registry.record_quarantined_file(dataset, base["uri"], base["sha256"], base["size"], details)
     events.emit(

@@ -11,6 +11,7 @@ from prefect.cache_policies import NO_CACHE
 
 from schemas.settings import Settings
 from tasks.artifacts import sync_champion_pointer, to_json_bytes
+from tasks.checkpoints import StoreCheckpoints
 from tasks.core import layout
 from tasks.core.decision import Decision, Evidence, Outcome
 from tasks.core.reference import reference_profile
@@ -63,7 +64,7 @@ def record_skip(plan: Plan, reason: str, settings: Settings) -> Result:
     )
 
 
-@task(cache_policy=NO_CACHE, retries=1, retry_delay_seconds=2)
+@task(cache_policy=NO_CACHE)
 def publish(
     plan: Plan, trained: Trained, evidence: Evidence, decision: Decision, settings: Settings
 ) -> Result:
@@ -73,19 +74,13 @@ def publish(
     registry (the truth), then ``champion.json`` (derived). A run that loses
     the promotion race is rejected with that reason; nothing is overwritten.
     """
-    rt, log = runtime(settings), get_run_logger()
-    for _attempt in range(3):
-        version = rt.registry.next_model_version(plan.model)
-        try:
-            record = _upload_and_register(plan, trained, evidence, decision, version, settings)
-            break
-        except AlreadyRegisteredError as exc:
-            reason = f"another run already registered these inputs as {_existing(exc)}"
-            return Result(plan.model, Outcome.SKIPPED.value, [reason])
-        except (LostRaceError, ImmutableObjectError) as exc:
-            log.warning("version %s was taken by another run (%s); retrying", version, exc)
-    else:
-        raise RetrainError(f"{plan.model}: could not register a version after 3 attempts")
+    rt = runtime(settings)
+    record = plan.unfinished or _register(plan, trained, evidence, decision, settings)
+    if record is None:
+        reason = "another run registered these inputs first and decides them"
+        return Result(plan.model, Outcome.SKIPPED.value, [reason])
+    version = record.version
+    StoreCheckpoints(rt.store, plan.model, plan.training_key, 1).clear()
     outcome, reasons = decision.outcome, list(decision.reasons)
     expected = plan.champion.version if plan.champion else None
     if outcome == Outcome.PROMOTED:
@@ -119,6 +114,22 @@ def publish(
         evidence.interval.to_dict() if evidence.interval else None,
         {"model": record.artifact_uri, "card": record.card_uri or ""},
     )
+
+
+def _register(
+    plan: Plan, trained: Trained, evidence: Evidence, decision: Decision, settings: Settings
+) -> Any:
+    """Upload and register under the next free version; None if these inputs were registered."""
+    rt, log = runtime(settings), get_run_logger()
+    for _attempt in range(3):
+        version = rt.registry.next_model_version(plan.model)
+        try:
+            return _upload_and_register(plan, trained, evidence, decision, version, settings)
+        except AlreadyRegisteredError:
+            return None
+        except (LostRaceError, ImmutableObjectError) as exc:
+            log.warning("version %s was taken by another run (%s); retrying", version, exc)
+    raise RetrainError(f"{plan.model}: could not register a version after 3 attempts")
 
 
 def _upload_and_register(
@@ -156,10 +167,6 @@ def _upload_and_register(
             eval_fingerprint=evidence.fingerprint,
         )
     )
-
-
-def _existing(exc: AlreadyRegisteredError) -> str:
-    return exc.existing.version if exc.existing else "an earlier version"
 
 
 def _finite(metrics: dict[str, Any]) -> dict[str, Any]:

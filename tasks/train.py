@@ -15,6 +15,7 @@ from prefect.cache_policies import NO_CACHE
 from schemas.contracts import DatasetContract, load_contract
 from schemas.settings import Settings
 from schemas.specs import Features, ModelSpec, Task, load_model_spec
+from tasks.checkpoints import StoreCheckpoints, stop_on_sigterm
 from tasks.core.decision import Decision, Evidence, decide_promotion
 from tasks.core.evidence import Scorer, gather_evidence
 from tasks.core.keys import training_key
@@ -26,7 +27,7 @@ from tasks.core.pipeline import (
     train_model,
 )
 from tasks.core.ranking_pipeline import prepare_ranking
-from tasks.core.training import model_text
+from tasks.core.training import Fitted
 from tasks.errors import RetrainError
 from tasks.ingest import load_dataset_frame
 from tasks.io.lineage import code_version
@@ -45,6 +46,7 @@ class Plan:
     code_version: str
     champion: ModelVersionRecord | None
     skip_reason: str | None = None
+    unfinished: ModelVersionRecord | None = None  # same inputs registered, never decided
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,8 @@ class Trained:
     wall_seconds: float
     cpu_seconds: float
     frame: pd.DataFrame = field(repr=False)
+    progress: dict[str, Any] = field(default_factory=dict)
+    resumed_from: int | None = None  # checkpoint round this run continued from
 
 
 @task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=2)
@@ -82,12 +86,24 @@ def plan_training(model: str, dataset_version: str | None, settings: Settings) -
     champion = rt.registry.champion(model)
     existing = rt.registry.find_model_version(model, key)
     reason = None
+    if existing is not None and _unfinished(existing, rt.registry.list_decisions(model)):
+        get_run_logger().warning(
+            "%s %s was registered but never decided (a failed run): deciding it now",
+            model,
+            existing.version,
+        )
+        return Plan(model, spec, versions, key, code, champion, None, existing)
     if existing is not None:
         reason = (
             f"nothing new: {existing.version} was trained from the same dataset versions "
             f"({_fmt(versions)}), spec and code"
         )
     return Plan(model, spec, versions, key, code, champion, reason)
+
+
+def _unfinished(record: ModelVersionRecord, decisions: list[Any]) -> bool:
+    """A candidate without any decision: its run failed between registering and deciding."""
+    return record.status == "candidate" and not any(d.version == record.version for d in decisions)
 
 
 def _skip_plan(model: str, spec: ModelSpec, versions: dict[str, str], reason: str) -> Plan:
@@ -134,16 +150,42 @@ def train_challenger(
             )
     except NotEnoughData as exc:
         return f"not enough data: {exc}"
-    booster = train_model(plan.spec, prepared)
+    fitted = _fit(plan, prepared, settings)
     wall, cpu = time.perf_counter() - start_wall, time.process_time() - start_cpu
     get_run_logger().info(
-        "trained %s: %d rounds on %s rows in %.1fs",
+        "trained %s: best round %d of %d on %s rows in %.1fs",
         plan.model,
-        booster.best_iteration,
+        fitted.progress.best_round,
+        fitted.progress.rounds,
         prepared.rows,
         wall,
     )
-    return Trained(prepared, booster, model_text(booster), wall, cpu, frames[dataset])
+    return Trained(
+        prepared,
+        fitted.booster,
+        fitted.text,
+        wall,
+        cpu,
+        frames[dataset],
+        fitted.progress.to_dict(),
+        fitted.resumed_from,
+    )
+
+
+def _fit(plan: Plan, prepared: Prepared, settings: Settings) -> Fitted:
+    """Train with checkpoints under checkpoints/<model>/<training key>/, resuming if one exists."""
+    every = plan.spec.lightgbm.checkpoint_every
+    checkpoints = StoreCheckpoints(runtime(settings).store, plan.model, plan.training_key, every)
+    resume = checkpoints.load()
+    if resume is not None:
+        get_run_logger().warning(
+            "resuming %s from checkpoint at round %d (%s)",
+            plan.model,
+            resume[1].rounds,
+            checkpoints.prefix,
+        )
+    with stop_on_sigterm(checkpoints):
+        return train_model(plan.spec, prepared, checkpoints, resume)
 
 
 @task(cache_policy=NO_CACHE)
@@ -209,7 +251,7 @@ def card_for(
         "windows": prep.windows.to_dict(),
         "rows": prep.rows,
         "params": booster_params(plan.spec),
-        "best_iteration": trained.booster.best_iteration,
+        "best_iteration": trained.progress.get("best_round"),
         "features": {"spec": plan.spec.features.model_dump(), "encoding": prep.encoding.to_dict()},
         "metrics": card_metrics(evidence),
         "champion": {
@@ -218,6 +260,11 @@ def card_for(
         },
         "evaluation": evidence.to_dict(),
         "decision": decision.to_dict(),
-        "training": {"wall_seconds": trained.wall_seconds, "cpu_seconds": trained.cpu_seconds},
+        "training": {
+            "wall_seconds": trained.wall_seconds,
+            "cpu_seconds": trained.cpu_seconds,
+            **trained.progress,
+            "resumed_from_round": trained.resumed_from,
+        },
         "artifacts": artifacts,
     }

@@ -81,6 +81,7 @@ def build_manifest(
     """
     kept = [] if parent is None or kind == "snapshot" else list(parent["partitions"])
     partitions = kept + [asdict(p) for p in new_partitions]
+    partitions = list({p["key"]: p for p in reversed(partitions)}.values())[::-1]  # no repeats
     return {
         "dataset": dataset,
         "version": version,

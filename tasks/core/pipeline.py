@@ -14,7 +14,7 @@ from tasks.core import features as feats
 from tasks.core.evaluation import fingerprint_rows
 from tasks.core.ranking_metrics import Truth
 from tasks.core.splits import Windows, compute_windows, split_masks
-from tasks.core.training import Matrix, fit_booster, predict
+from tasks.core.training import Checkpoints, Fitted, Matrix, Progress, fit_booster, predict
 
 
 class NotEnoughData(Exception):  # noqa: N818 - an outcome, not a failure
@@ -91,10 +91,10 @@ def prepare_binary(
 def train_model(
     spec: ModelSpec,
     prepared: Prepared,
-    callbacks: list[Any] | None = None,
-    init_model: lgb.Booster | None = None,
-) -> lgb.Booster:
-    """Fit the challenger on the prepared matrices."""
+    checkpoints: Checkpoints | None = None,
+    resume: tuple[str, Progress] | None = None,
+) -> Fitted:
+    """Fit the challenger on the prepared matrices (resuming from a checkpoint if given)."""
     enc = prepared.encoding
     return fit_booster(
         spec,
@@ -102,8 +102,8 @@ def train_model(
         prepared.valid,
         enc.names,
         enc.categorical_indices,
-        callbacks or [],
-        init_model,
+        checkpoints,
+        resume,
     )
 
 

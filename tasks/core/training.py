@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import lightgbm as lgb
 import numpy as np
 
 from schemas.specs import ModelSpec, Task
+from tasks.errors import TrainingInterruptedError
 
 NUM_THREADS = 2  # fixed: with deterministic=True the model text is byte-identical run to run
 
@@ -40,18 +40,61 @@ def booster_params(spec: ModelSpec) -> dict[str, Any]:
     return {**base, **spec.lightgbm.params}
 
 
+@dataclass
+class Progress:
+    """Resumable early-stopping state: rounds done and the best validation round so far."""
+
+    rounds: int = 0
+    best_round: int = 0
+    best_score: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"rounds": self.rounds, "best_round": self.best_round, "best_score": self.best_score}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Progress:
+        return cls(int(data["rounds"]), int(data["best_round"]), data.get("best_score"))
+
+
+class Checkpoints(Protocol):
+    """Where training saves its state every ``every`` rounds, and how it learns of SIGTERM."""
+
+    every: int
+
+    def save(self, text: str, progress: Progress) -> None: ...
+
+    def interrupted(self) -> bool: ...
+
+
+@dataclass(frozen=True)
+class Fitted:
+    booster: lgb.Booster
+    progress: Progress
+    resumed_from: int | None  # round of the checkpoint this run continued, if any
+
+    @property
+    def text(self) -> str:
+        """LightGBM text format cut at the best round (never pickle)."""
+        return str(self.booster.model_to_string(num_iteration=self.progress.best_round))
+
+
 def fit_booster(
     spec: ModelSpec,
     train: Matrix,
     valid: Matrix,
     feature_names: list[str],
     categorical: list[int],
-    callbacks: Sequence[Any] = (),
-    init_model: lgb.Booster | None = None,
-) -> lgb.Booster:
-    """Train with early stopping on the validation split; returns the booster.
+    checkpoints: Checkpoints | None = None,
+    resume: tuple[str, Progress] | None = None,
+) -> Fitted:
+    """Train with early stopping on the validation split, resumable from a checkpoint.
 
-    The returned booster's text (``model_text``) is cut at the best iteration.
+    Early stopping is tracked here (not by LightGBM's callback) so that its state
+    survives a restart: without row or feature subsampling, a run resumed from a
+    checkpoint yields the same model text as an uninterrupted one.
+
+    Raises:
+        TrainingInterruptedError: SIGTERM arrived; a checkpoint was saved first.
     """
     params = booster_params(spec)
     kwargs = {
@@ -61,22 +104,43 @@ def fit_booster(
     }
     dtrain = lgb.Dataset(train.x, train.y, group=train.group_sizes, params=params, **kwargs)
     dvalid = lgb.Dataset(valid.x, valid.y, group=valid.group_sizes, reference=dtrain, **kwargs)
-    stop = lgb.early_stopping(spec.lightgbm.early_stopping_rounds, verbose=False)
-    return lgb.train(
+    progress = Progress(**resume[1].to_dict()) if resume else Progress()
+    init = lgb.Booster(model_str=resume[0]) if resume else None
+    booster = lgb.train(
         params,
         dtrain,
         num_boost_round=spec.lightgbm.num_boost_round,
         valid_sets=[dvalid],
         valid_names=["validation"],
-        callbacks=[stop, *callbacks],
-        init_model=init_model,
+        callbacks=[_tracker(spec, progress, checkpoints)],
+        init_model=init,
     )
+    return Fitted(booster, progress, resume[1].rounds if resume else None)
 
 
-def model_text(booster: lgb.Booster) -> str:
-    """LightGBM text format at the best iteration (never pickle)."""
-    best = booster.best_iteration or booster.current_iteration()
-    return booster.model_to_string(num_iteration=best)
+def _tracker(spec: ModelSpec, progress: Progress, checkpoints: Checkpoints | None) -> Any:
+    patience, total = spec.lightgbm.early_stopping_rounds, spec.lightgbm.num_boost_round
+
+    def callback(env: Any) -> None:
+        _, _, score, higher_better = env.evaluation_result_list[0]
+        done = env.iteration + 1
+        progress.rounds = done
+        best = progress.best_score
+        if best is None or (score > best if higher_better else score < best):
+            progress.best_score, progress.best_round = float(score), done
+        stop = done - progress.best_round >= patience or done >= total
+        if checkpoints is not None and checkpoints.interrupted():
+            checkpoints.save(env.model.model_to_string(), progress)
+            raise TrainingInterruptedError(done)
+        if checkpoints is not None and not stop and done % checkpoints.every == 0:
+            checkpoints.save(env.model.model_to_string(), progress)
+        if stop:
+            raise lgb.callback.EarlyStopException(
+                progress.best_round - 1, env.evaluation_result_list
+            )
+
+    callback.order = 30  # type: ignore[attr-defined]
+    return callback
 
 
 def load_booster(text: str) -> lgb.Booster:

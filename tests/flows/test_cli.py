@@ -1,0 +1,266 @@
+"""The ``retrain`` command line: errors through ``main()``, the lifecycle through CliRunner."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from tests.flows.conftest import read_json, sha256_hex
+
+pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).resolve().parents[2]
+RETRAIN = ROOT / ".venv" / "bin" / "retrain"
+COMMANDS = (
+    "quickstart", "data", "ingest", "train", "champion", "models", "history", "datasets",
+    "rollback", "verify",
+)  # fmt: skip
+
+
+def cli(*args: str) -> Any:
+    """Invoke the typer app in-process (exceptions are left in ``result.exception``)."""
+    from flows.cli import app
+
+    return CliRunner().invoke(app, list(args))
+
+
+def cli_json(*args: str) -> Any:
+    result = cli(*args, "--json")
+    assert result.exit_code == 0, (args, result.output, result.exception)
+    return json.loads(result.stdout)
+
+
+@pytest.fixture
+def run_main(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Any:
+    """Run ``flows.cli.main`` (the console entry point) in-process: (exit code, out, err)."""
+    from flows.cli import main
+
+    def run(*args: str) -> tuple[int | str | None, str, str]:
+        monkeypatch.setattr(sys, "argv", ["retrain", *args])
+        with pytest.raises(SystemExit) as exited:
+            main()
+        captured = capsys.readouterr()
+        return exited.value.code, captured.out, captured.err
+
+    return run
+
+
+def one_line_error(err: str) -> str:
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("error: "), err
+    assert "Traceback" not in err
+    return lines[0]
+
+
+# ---------------------------------------------------------------- errors
+
+
+def test_help_lists_the_commands() -> None:
+    result = cli("--help")
+
+    assert result.exit_code == 0, result.output
+    listed = set(re.findall(r"^[\s│|]*([a-z]+)\s{2,}\S", result.stdout, flags=re.MULTILINE))
+    assert set(COMMANDS) <= listed, listed
+
+
+@pytest.mark.parametrize(
+    ("args", "what"),
+    [
+        (("ingest", "nosuchdataset"), "dataset 'nosuchdataset'"),
+        (("train", "nosuchmodel"), "model 'nosuchmodel'"),
+    ],
+)
+def test_unknown_spec_is_a_one_line_error_listing_the_known_ones(
+    retrain_home: Path, run_main: Any, args: tuple[str, ...], what: str
+) -> None:
+    code, out, err = run_main(*args)
+
+    assert code == 1
+    line = one_line_error(err)
+    assert what in line
+    known = "transactions" if args[0] == "ingest" else "fraud"
+    assert "known:" in line
+    assert known in line.split("known:", 1)[1]
+    assert out == ""
+    assert not retrain_home.exists()  # nothing written
+
+
+@pytest.mark.parametrize(
+    ("kind", "name", "args"),
+    [
+        ("models", "fraud", ("train", "fraud")),
+        ("datasets", "transactions", ("ingest", "transactions")),
+    ],
+)
+def test_invalid_yaml_in_the_specs_dir_is_a_one_line_error_naming_the_file(
+    retrain_home: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    run_main: Any,
+    kind: str,
+    name: str,
+    args: tuple[str, ...],
+) -> None:
+    bad = tmp_path / "specs" / kind / f"{name}.yaml"
+    bad.parent.mkdir(parents=True)
+    bad.write_text(f"name: {name}\nkind: [events\n  columns: {{\n")
+    monkeypatch.setenv("RETRAIN_SPECS_DIR", str(tmp_path / "specs"))
+
+    code, _out, err = run_main(*args)
+
+    assert code == 1
+    line = one_line_error(err)
+    assert str(bad) in line
+    assert "invalid YAML" in line
+    assert not retrain_home.exists()
+
+
+def test_unreachable_database_is_a_one_line_error(tmp_path: Path) -> None:
+    """Through the installed console script: exit code and stderr as a user sees them."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RETRAIN_")}
+    env |= {
+        "RETRAIN_HOME": str(tmp_path / "home"),
+        "RETRAIN_DATABASE_URL": "postgresql://postgres:s3cret@127.0.0.1:1/x",
+    }
+
+    proc = subprocess.run(
+        [str(RETRAIN), "champion", "fraud"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+    assert proc.returncode == 1, proc
+    line = one_line_error(proc.stderr)
+    assert "127.0.0.1:1" in line
+    assert "s3cret" not in line  # the password is masked
+    assert proc.stdout == ""
+
+
+def test_unreachable_store_is_a_one_line_error(
+    retrain_home: Path, monkeypatch: pytest.MonkeyPatch, run_main: Any
+) -> None:
+    for name, value in {
+        "RETRAIN_STORE_URL": "s3://bucket",
+        "AWS_ENDPOINT_URL": "http://127.0.0.1:1",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
+        monkeypatch.setenv(name, value)
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL_S3"):
+        monkeypatch.delenv(name, raising=False)
+
+    code, out, err = run_main("data", "generate", "transactions", "--days", "1")
+
+    assert code == 1
+    line = one_line_error(err)
+    assert "s3://bucket/" in line
+    assert "127.0.0.1:1" in line
+    assert out == ""
+
+
+# ---------------------------------------------------------------- lifecycle
+
+
+def test_data_generate_writes_one_file_per_day(env: Path, store_root: Path) -> None:
+    data = cli_json(
+        "data", "generate", "transactions", "--days", "2", "--rows-per-day", "50",
+        "--start", "2026-10-01",
+    )  # fmt: skip
+
+    assert data["dataset"] == "transactions"
+    assert len(data["files"]) == 2
+    landed = sorted(p.relative_to(store_root).as_posix() for p in store_root.rglob("*.csv"))
+    assert landed == [
+        "landing/transactions/2026-10-01/transactions-2026-10-01.csv",
+        "landing/transactions/2026-10-02/transactions-2026-10-02.csv",
+    ]
+    assert sorted(data["files"]) == [(store_root / k).as_uri() for k in landed]
+
+
+def test_ingest_train_inspect_and_roll_back_from_the_command_line(
+    env: Path, store_root: Path
+) -> None:
+    generated = cli_json(
+        "data", "generate", "transactions", "--days", "3", "--rows-per-day", "1500",
+        "--start", "2026-10-01", "--corrupt", "negative_amount", "--corrupt-day", "1",
+    )  # fmt: skip
+    assert len(generated["files"]) == 4
+
+    ingested = cli_json("ingest", "transactions")
+    statuses = sorted(f["status"] for f in ingested["files"])
+    assert statuses == ["accepted", "accepted", "accepted", "quarantined"]
+    assert ingested["version"]["version"] == "v1"
+
+    datasets = cli_json("datasets", "transactions")
+    assert [v["version"] for v in datasets["versions"]] == ["v1"]
+    assert datasets["versions"][0]["rows"] == ingested["version"]["rows"] == 4500
+    [bad] = datasets["quarantined"]
+    assert bad["uri"].endswith("transactions-2026-10-02-negative_amount.csv")
+    assert any("amount" in r for r in bad["details"]["reasons"])
+
+    first = cli_json("train", "fraud")
+    assert (first["outcome"], first["version"], first["champion"]) == ("promoted", "v1", "v1")
+
+    champion = cli_json("champion", "fraud")
+    for key in ("model", "version", "artifact_uri", "sha256", "dataset_version", "metrics"):
+        assert key in champion, key
+    assert (champion["model"], champion["version"]) == ("fraud", "v1")
+    model_path = store_root / "models/fraud/v1/model.txt"
+    assert champion["artifact_uri"] == model_path.as_uri()
+    assert champion["sha256"] == sha256_hex(model_path.read_bytes())
+    assert champion["dataset_version"] == {"transactions": "v1"}
+    assert champion["metrics"]["pr_auc"] == pytest.approx(first["metrics"]["pr_auc"])
+    assert datetime.fromisoformat(champion["promoted_at"]).tzinfo is not None
+
+    cli_json("data", "generate", "transactions", "--days", "1", "--rows-per-day", "1500",
+             "--start", "2026-10-04")  # fmt: skip
+    assert cli_json("ingest", "transactions")["version"]["version"] == "v2"
+    second = cli_json("train", "fraud")
+    assert (second["outcome"], second["version"], second["champion"]) == ("promoted", "v2", "v2")
+    assert second["previous_champion"] == "v1"
+
+    models = cli_json("models", "fraud")
+    assert [(m["version"], m["status"]) for m in models] == [
+        ("v2", "champion"),
+        ("v1", "archived"),
+    ]
+    assert models[0]["dataset_versions"] == {"transactions": "v2"}
+
+    history = cli_json("history", "fraud")
+    ledger = history["ledger"]
+    assert [(e["action"], e["from_version"], e["to_version"]) for e in ledger] == [
+        ("promote", None, "v1"),
+        ("promote", "v1", "v2"),
+    ]
+    assert [d["outcome"] for d in history["decisions"]] == ["promoted", "promoted"]
+
+    rolled = cli("rollback", "fraud")
+
+    assert rolled.exit_code == 0, (rolled.output, rolled.exception)
+    assert "v2 -> v1" in rolled.stdout
+    assert cli_json("champion", "fraud")["version"] == "v1"
+    pointer = read_json(store_root / "models/fraud/champion.json")
+    assert (pointer["version"], pointer["sha256"]) == ("v1", champion["sha256"])
+    after = cli_json("history", "fraud")["ledger"]
+    assert after[:2] == ledger  # append-only: earlier entries untouched
+    assert [(e["action"], e["from_version"], e["to_version"]) for e in after[2:]] == [
+        ("rollback", "v2", "v1")
+    ]
+    assert [(m["version"], m["status"]) for m in cli_json("models", "fraud")] == [
+        ("v2", "archived"),
+        ("v1", "champion"),
+    ]

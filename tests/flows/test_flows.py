@@ -1,0 +1,502 @@
+"""The ingestion and retraining flows end to end on the file store, SQLite and Prefect's harness."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from tasks.io.registry import Registry
+from tests.flows.conftest import Sample, csv_rows, read_json, sha256_hex
+
+pytestmark = pytest.mark.integration
+
+Run = Callable[..., dict[str, Any]]
+CURATED = "curated/transactions/"
+REAL_PROMOTE = Registry.promote
+
+
+def tree(root: Path, prefix: str = "") -> dict[str, str]:
+    """Every file under ``root/prefix`` as {key: sha256}."""
+    base = root / prefix
+    if not base.exists():
+        return {}
+    return {
+        p.relative_to(root).as_posix(): sha256_hex(p.read_bytes())
+        for p in sorted(base.rglob("*"))
+        if p.is_file()
+    }
+
+
+def cli(*args: str) -> Any:
+    from flows.cli import app
+
+    return CliRunner().invoke(app, list(args))
+
+
+def check_partitions(store_root: Path, manifest: dict[str, Any]) -> None:
+    """Each partition is curated/transactions/date=D/<sha256>.parquet holding those bytes."""
+    for part in manifest["partitions"]:
+        key = part["key"]
+        assert key == f"{CURATED}date={part['date']}/{part['sha256']}.parquet"
+        body = (store_root / key).read_bytes()
+        assert sha256_hex(body) == part["sha256"], key
+
+
+# ---------------------------------------------------------------- ingestion
+
+
+def test_ingestion_turns_new_files_into_one_dataset_version(
+    env: Path, store_root: Path, sample: Sample, ingest: Run, registry: Any
+) -> None:
+    from tasks.core.manifests import from_parquet
+
+    days = sample.days[:3]
+    uris = sample.land(days)
+
+    result = ingest()
+
+    assert [f["status"] for f in result["files"]] == ["accepted"] * 3
+    expected_rows = sample.rows(days)
+    assert result["version"]["version"] == "v1"
+    assert result["version"]["rows"] == expected_rows
+    manifest = read_json(store_root / "datasets/transactions/v1.json")
+    assert manifest["version"] == "v1"
+    assert manifest["parent"] is None
+    assert manifest["rows"] == expected_rows
+    check_partitions(store_root, manifest)
+    assert sum(p["rows"] for p in manifest["partitions"]) == expected_rows
+    assert {p["source_uri"] for p in manifest["partitions"]} == set(uris)
+    assert {p["date"] for p in manifest["partitions"]} >= {d.isoformat() for d in days}
+    first = manifest["partitions"][0]
+    assert len(from_parquet((store_root / first["key"]).read_bytes())) == first["rows"]
+    # the registry agrees with the store
+    [version] = registry.list_dataset_versions("transactions")
+    assert (version.version, version.rows) == ("v1", expected_rows)
+    assert version.manifest_sha256 == sha256_hex(
+        (store_root / "datasets/transactions/v1.json").read_bytes()
+    )
+    assert {(f.uri, f.status) for f in registry.list_files("transactions")} == {
+        (u, "accepted") for u in uris
+    }
+
+
+def test_ingestion_is_idempotent_and_versions_build_on_each_other(
+    env: Path, store_root: Path, sample: Sample, ingest: Run, registry: Any
+) -> None:
+    sample.land(sample.days[:2])
+    assert ingest()["version"]["version"] == "v1"
+    before = tree(store_root, "curated") | tree(store_root, "datasets")
+
+    again = ingest()
+
+    assert again["files"] == []
+    assert again["version"] is None
+    assert [v.version for v in registry.list_dataset_versions("transactions")] == ["v1"]
+    assert tree(store_root, "curated") | tree(store_root, "datasets") == before
+
+    new_uris = sample.land([sample.days[2]])
+    third = ingest()
+
+    assert [f["status"] for f in third["files"]] == ["accepted"]
+    assert third["version"]["version"] == "v2"
+    v1 = read_json(store_root / "datasets/transactions/v1.json")
+    v2 = read_json(store_root / "datasets/transactions/v2.json")
+    assert v2["parent"] == "v1"
+    assert v2["partitions"][: len(v1["partitions"])] == v1["partitions"]
+    added = v2["partitions"][len(v1["partitions"]) :]
+    assert added
+    assert {p["source_uri"] for p in added} == set(new_uris)
+    assert v2["rows"] == v1["rows"] + sample.rows([sample.days[2]]) == third["version"]["rows"]
+    check_partitions(store_root, v2)
+    assert [v.version for v in registry.list_dataset_versions("transactions")] == ["v2", "v1"]
+
+
+BAD_KINDS = {
+    # kind: the failing checks allowed in <file>.validation.json, with their column
+    "truncated": {("rows_match_header", None)},
+    "negative_amount": {("expect_column_values_to_be_between", "amount")},
+    "non_utf8": {("file_is_utf8", None)},
+    "random_bytes": {("file_is_utf8", None), ("file_is_readable", None)},
+    "unknown_channel": {("expect_column_values_to_be_in_set", "channel")},
+}
+
+
+@pytest.fixture(scope="module")
+def bad_day_files() -> tuple[dt.date, dict[str, bytes]]:
+    """One day with its good file and one bad file of each kind in BAD_KINDS."""
+    from tasks.samples import transaction_files
+
+    files: dict[str, bytes] = {}
+    day = None
+    for kind in BAD_KINDS:
+        generated = transaction_files(2, dt.date(2026, 10, 1), 11, 300, corrupt=kind, corrupt_day=1)
+        day = sorted(generated)[1]
+        files.update(generated[day])
+    assert day is not None
+    assert len(files) == len(BAD_KINDS) + 1
+    return day, files
+
+
+def test_bad_files_are_quarantined_and_never_reach_a_dataset_version(
+    env: Path,
+    store_root: Path,
+    ingest: Run,
+    registry: Any,
+    bad_day_files: tuple[dt.date, dict[str, bytes]],
+) -> None:
+    from schemas.settings import load_settings
+    from tasks.samples import write_landing
+
+    day, files = bad_day_files
+    write_landing(load_settings(), "transactions", day, files)
+    good = f"transactions-{day.isoformat()}.csv"
+
+    result = ingest()
+
+    status = {f["key"].rsplit("/", 1)[-1]: f["status"] for f in result["files"]}
+    assert status == {name: "accepted" if name == good else "quarantined" for name in files}, (
+        result["files"]
+    )
+    assert result["version"]["version"] == "v1"
+    assert result["version"]["rows"] == csv_rows(files[good])
+    manifest = read_json(store_root / "datasets/transactions/v1.json")
+    assert {p["source_uri"].rsplit("/", 1)[-1] for p in manifest["partitions"]} == {good}
+    assert not (store_root / "quarantine/transactions" / day.isoformat() / good).exists()
+
+    for kind, allowed in BAD_KINDS.items():
+        name = f"transactions-{day.isoformat()}-{kind}.csv"
+        qdir = store_root / "quarantine/transactions" / day.isoformat()
+        assert (qdir / name).read_bytes() == files[name]
+        report = read_json(qdir / f"{name}.validation.json")
+        assert report["success"] is False
+        failed = {(c["check"], c["column"]) for c in report["checks"] if not c["success"]}
+        assert failed, report
+        assert failed <= allowed, (kind, failed)
+        reason = next(f["reasons"] for f in result["files"] if f["key"].endswith("/" + name))
+        assert next(iter(failed))[0] in reason
+
+    records = {r.uri.rsplit("/", 1)[-1]: r for r in registry.list_files("transactions")}
+    assert {n: r.status for n, r in records.items()} == status
+    assert all(
+        r.details["quarantine_uri"].endswith(f"quarantine/transactions/{day}/{n}")
+        for n, r in records.items()
+        if r.status == "quarantined"
+    )
+
+    quarantine_before = tree(store_root, "quarantine")
+    again = ingest()
+
+    assert again["files"] == []
+    assert again["version"] is None
+    assert tree(store_root, "quarantine") == quarantine_before
+    assert len(registry.list_files("transactions")) == len(files)
+
+
+def test_the_same_file_landing_twice_under_another_name_adds_no_rows(
+    env: Path, store_root: Path, sample: Sample, ingest: Run, registry: Any
+) -> None:
+    from schemas.settings import load_settings
+    from tasks.samples import write_landing
+
+    day = sample.days[0]
+    body = sample.files[day][f"transactions-{day}.csv"]
+    sample.land([day])
+    assert ingest()["version"]["rows"] == csv_rows(body)
+
+    write_landing(load_settings(), "transactions", day, {f"transactions-{day}-resent.csv": body})
+    ingest()
+
+    latest = registry.latest_dataset_version("transactions")
+    manifest = read_json(store_root / f"datasets/transactions/{latest.version}.json")
+    part_keys = [p["key"] for p in manifest["partitions"]]
+    assert len(part_keys) == len(set(part_keys)), part_keys
+    assert latest.rows == manifest["rows"] == csv_rows(body)
+
+
+def test_quarantine_keeps_every_bad_file_even_when_names_repeat(
+    env: Path, store_root: Path, ingest: Run, registry: Any, bad_day_files: Any
+) -> None:
+    from schemas.settings import load_settings
+    from tasks.runtime import runtime
+    from tasks.samples import write_landing
+
+    day, files = bad_day_files
+    first = files[f"transactions-{day}-negative_amount.csv"]
+    second = files[f"transactions-{day}-truncated.csv"]
+    write_landing(load_settings(), "transactions", day, {"bad.csv": first})
+    ingest()
+    write_landing(load_settings(), "transactions", day, {"bad.csv": second})  # re-sent, still bad
+    assert [f["status"] for f in ingest()["files"]] == ["quarantined"]
+
+    records = [f for f in registry.list_files("transactions") if f.status == "quarantined"]
+    assert {r.sha256 for r in records} == {sha256_hex(first), sha256_hex(second)}
+    for record in records:
+        key = runtime(load_settings()).store.key_of(record.details["quarantine_uri"])
+        assert sha256_hex((store_root / key).read_bytes()) == record.sha256, key
+
+
+# ---------------------------------------------------------------- retraining
+
+
+def test_retraining_promotes_then_skips_then_compares_on_the_same_holdout(
+    env: Path,
+    store_root: Path,
+    sample: Sample,
+    ingest: Run,
+    retrain: Run,
+    registry: Any,
+    specs_dir: Path,
+    pinned_code_version: str,
+) -> None:
+    from schemas.specs import load_model_spec
+
+    sample.land(sample.backfill)
+    ingest()
+
+    first = retrain()
+
+    assert first["outcome"] == "promoted", first
+    assert (first["version"], first["champion"], first["previous_champion"]) == ("v1", "v1", None)
+    assert first["interval"] is None  # no champion: floors only
+    v1 = store_root / "models/fraud/v1"
+    model_txt = (v1 / "model.txt").read_bytes()
+    assert model_txt.startswith(b"tree\n")
+    card = read_json(v1 / "card.json")
+    assert card["dataset_versions"] == {"transactions": "v1"}
+    assert card["spec_fingerprint"] == load_model_spec("fraud", specs_dir).fingerprint()
+    assert card["code_version"] == pinned_code_version
+    assert card["metrics"]["pr_auc"] == first["metrics"]["pr_auc"]
+    assert card["decision"]["outcome"] == "promoted"
+    assert card["artifacts"]["model.txt"]["sha256"] == sha256_hex(model_txt)
+    for name, art in card["artifacts"].items():
+        assert sha256_hex((v1 / name).read_bytes()) == art["sha256"], name
+    record = registry.champion("fraud")
+    assert record.version == "v1"
+    assert record.artifact_sha256 == sha256_hex(model_txt)
+    assert record.card_sha256 == sha256_hex((v1 / "card.json").read_bytes())
+
+    pointer = read_json(store_root / "models/fraud/champion.json")
+    shown = cli("champion", "fraud", "--json")
+    assert shown.exit_code == 0, shown.output
+    champion = json.loads(shown.stdout)
+    for key in ("model", "version", "artifact_uri", "sha256", "promoted_at"):
+        assert champion[key] == pointer[key], key
+    assert champion["dataset_version"] == pointer["dataset_versions"] == {"transactions": "v1"}
+    assert champion["metrics"]["pr_auc"] == pytest.approx(first["metrics"]["pr_auc"])
+    assert champion["promoted_at"]
+
+    models_before = tree(store_root, "models") | tree(store_root, "checkpoints")
+
+    second = retrain()
+
+    assert second["outcome"] == "skipped", second
+    assert second["version"] is None
+    assert "nothing new" in second["reasons"][0]
+    assert [m.version for m in registry.list_model_versions("fraud")] == ["v1"]
+    assert tree(store_root, "models") | tree(store_root, "checkpoints") == models_before
+    assert registry.list_decisions("fraud")[0].outcome == "skipped"
+
+    sample.land([sample.new_day])
+    assert ingest()["version"]["version"] == "v2"
+
+    third = retrain()
+
+    assert third["outcome"] in {"promoted", "rejected"}, third
+    assert (third["version"], third["previous_champion"]) == ("v2", "v1")
+    assert third["dataset_versions"] == {"transactions": "v2"}
+    interval = third["interval"]
+    assert interval is not None
+    assert interval["low"] <= interval["estimate"] <= interval["high"]
+    assert third["champion_metrics"]["pr_auc"] is not None
+    card2 = read_json(store_root / "models/fraud/v2/card.json")
+    assert card2["champion"]["version"] == "v1"
+    assert card2["champion"]["metrics"] == third["champion_metrics"]
+    evaluation = card2["evaluation"]
+    assert evaluation["interval"] == pytest.approx(interval)
+    v2_record = registry.get_model_version("fraud", "v2")
+    assert evaluation["fingerprint"] == v2_record.eval_fingerprint
+    assert evaluation["fingerprint"] != card["evaluation"]["fingerprint"]  # the holdout moved
+    decision = registry.list_decisions("fraud")[0]
+    assert (decision.version, decision.champion_version) == ("v2", "v1")
+    assert decision.outcome == third["outcome"]
+    assert decision.evidence["evidence"]["fingerprint"] == evaluation["fingerprint"]
+    assert decision.evidence["evidence"]["interval"]["low"] == pytest.approx(interval["low"])
+    assert any(c["name"] == "gate" for c in decision.evidence["checks"])
+
+
+def test_retraining_without_enough_data_is_skipped_and_trains_nothing(
+    env: Path, store_root: Path, sample: Sample, ingest: Run, retrain: Run, registry: Any
+) -> None:
+    empty = retrain()
+
+    assert empty["outcome"] == "skipped"
+    assert "transactions has no version" in empty["reasons"][0]
+
+    sample.land(sample.days[:1])  # one day: no room for train, validation and test windows
+    ingest()
+    thin = retrain()
+
+    assert thin["outcome"] == "skipped"
+    assert thin["reasons"][0].startswith("not enough data")
+    assert thin["dataset_versions"] == {"transactions": "v1"}
+    assert registry.list_model_versions("fraud") == []
+    assert registry.champion("fraud") is None
+    assert [d.outcome for d in registry.list_decisions("fraud")] == ["skipped", "skipped"]
+    assert tree(store_root, "models") == {}
+
+
+def test_same_dataset_version_trains_a_byte_identical_model_in_another_home(
+    env: Path,
+    tmp_path: Path,
+    sample: Sample,
+    ingest: Run,
+    retrain: Run,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    trained = {}
+    for name in ("a", "b"):
+        home = tmp_path / f"home-{name}"
+        monkeypatch.setenv("RETRAIN_HOME", str(home))
+        sample.land(sample.backfill)
+        assert ingest()["version"]["version"] == "v1"
+        result = retrain()
+        assert result["version"] == "v1", result
+        store = home / "store"
+        trained[name] = (
+            (store / "models/fraud/v1/model.txt").read_bytes(),
+            read_json(store / "models/fraud/v1/card.json"),
+            read_json(store / "datasets/transactions/v1.json"),
+        )
+
+    (model_a, card_a, manifest_a), (model_b, card_b, manifest_b) = trained["a"], trained["b"]
+    assert [p["key"] for p in manifest_a["partitions"]] == [
+        p["key"] for p in manifest_b["partitions"]
+    ]
+    assert card_a["training_key"] == card_b["training_key"]
+    assert card_a["evaluation"]["fingerprint"] == card_b["evaluation"]["fingerprint"]
+    assert model_a == model_b
+
+
+# ---------------------------------------------------------------- failures
+
+
+@pytest.fixture
+def failing_promotion(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Make the registry's promote raise (as a dropped database connection would)."""
+    from tasks.errors import RegistryError
+
+    calls: list[str] = []
+
+    def promote(self: Registry, model: str, version: str, *args: Any, **kwargs: Any) -> Any:
+        calls.append(version)
+        raise RegistryError(f"registry could not promote {model} {version}: injected failure")
+
+    monkeypatch.setattr(Registry, "promote", promote)
+    return calls
+
+
+def _champion_state(store_root: Path, registry: Any) -> tuple[Any, ...]:
+    champion = registry.champion("fraud")
+    return (
+        champion.version,
+        champion.status,
+        (store_root / "models/fraud/champion.json").read_bytes(),
+        registry.history("fraud"),
+    )
+
+
+def test_a_failed_promotion_leaves_the_champion_and_pointer_unchanged(
+    champion_home: Path,
+    store_root: Path,
+    sample: Sample,
+    ingest: Run,
+    retrain: Run,
+    registry: Any,
+    failing_promotion: list[str],
+) -> None:
+    sample.land([sample.new_day])
+    ingest()
+    before = _champion_state(store_root, registry)
+
+    try:
+        outcome = retrain()
+    except Exception as exc:  # the run may fail: that is the honest outcome
+        outcome = {"error": str(exc)}
+
+    assert failing_promotion, "the challenger never reached promotion"
+    assert outcome.get("outcome") != "promoted", outcome
+    assert _champion_state(store_root, registry) == before
+
+
+def test_after_a_failed_promotion_the_run_fails_and_a_rerun_promotes(
+    env: Path,
+    sample: Sample,
+    ingest: Run,
+    retrain: Run,
+    registry: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    failing_promotion: list[str],
+) -> None:
+    sample.land(sample.backfill)
+    ingest()
+
+    with pytest.raises(Exception, match="injected failure"):
+        retrain()
+    assert registry.champion("fraud") is None
+
+    monkeypatch.setattr(Registry, "promote", REAL_PROMOTE)  # the database is back
+    rerun = retrain()
+    assert rerun["outcome"] == "promoted", rerun
+    assert registry.champion("fraud") is not None
+
+
+# ---------------------------------------------------------------- verify
+
+
+def test_verify_repairs_champion_json_and_names_a_tampered_version(
+    champion_home: Path, store_root: Path
+) -> None:
+    pointer_path = store_root / "models/fraud/champion.json"
+    good = read_json(pointer_path)
+    assert good["version"] == "v1"
+
+    pointer_path.unlink()
+    result = cli("verify", "fraud")
+    assert result.exit_code == 0, result.output
+    assert "fraud v1: ok" in result.stdout
+    assert read_json(pointer_path) == good
+
+    pointer_path.write_text(json.dumps({**good, "version": "v9", "sha256": "0" * 64}))
+    result = cli("verify", "fraud", "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["champion_pointer"] == good
+    assert read_json(pointer_path) == good
+
+    model_path = store_root / "models/fraud/v1/model.txt"
+    model_path.write_bytes(model_path.read_bytes().replace(b"tree", b"tref", 1))
+    result = cli("verify", "fraud")
+    assert result.exit_code == 1, result.output
+    line = next(ln for ln in result.stdout.splitlines() if ln.startswith("fraud v1"))
+    assert "FAILED" in line
+    assert "sha256 mismatch" in line
+    assert "model.txt" in line
+    report = json.loads(cli("verify", "fraud", "v1", "--json").stdout)
+    assert report["ok"] is False
+    assert report["versions"][0]["version"] == "v1"
+
+
+def test_verify_rewrites_a_corrupt_champion_json(champion_home: Path, store_root: Path) -> None:
+    pointer_path = store_root / "models/fraud/champion.json"
+    good = read_json(pointer_path)
+    pointer_path.write_bytes(b'{"model": "fraud", "vers')  # a torn write
+
+    result = cli("verify", "fraud")
+
+    assert result.exit_code == 0, repr(result.exception)
+    assert read_json(pointer_path) == good

@@ -1,0 +1,154 @@
+"""The ingest + retrain loop on an S3 store (moto's server on 127.0.0.1), SQLite registry."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from tests.flows.conftest import Sample, sha256_hex
+
+pytestmark = pytest.mark.integration
+
+BUCKET, PREFIX = "retrain-test", "prod"
+STORE_URL = f"s3://{BUCKET}/{PREFIX}"
+FAKE_AWS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}
+Run = Callable[..., dict[str, Any]]
+
+
+@pytest.fixture(scope="module")
+def moto_endpoint() -> Iterator[str]:
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def s3(env: Path, moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """RETRAIN_STORE_URL on a fresh bucket of moto's server; returns a boto3 client."""
+    import boto3
+
+    for name, value in FAKE_AWS.items():
+        monkeypatch.setenv(name, value)
+    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL_S3", "RETRAIN_S3_KMS_KEY_ID"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_endpoint)
+    monkeypatch.setenv("RETRAIN_STORE_URL", STORE_URL)
+    client = boto3.session.Session().client("s3", endpoint_url=moto_endpoint)
+    client.create_bucket(Bucket=BUCKET)
+    yield client
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=BUCKET):
+        for obj in page.get("Contents", []):
+            client.delete_object(Bucket=BUCKET, Key=obj["Key"])
+    client.delete_bucket(Bucket=BUCKET)
+
+
+def get(client: Any, key: str) -> bytes:
+    body: bytes = client.get_object(Bucket=BUCKET, Key=f"{PREFIX}/{key}")["Body"].read()
+    return body
+
+
+def keys(client: Any, prefix: str) -> list[str]:
+    pages = client.get_paginator("list_objects_v2").paginate(
+        Bucket=BUCKET, Prefix=f"{PREFIX}/{prefix}"
+    )
+    return [o["Key"][len(PREFIX) + 1 :] for p in pages for o in p.get("Contents", [])]
+
+
+def test_ingest_and_retrain_on_s3(
+    s3: Any, sample: Sample, ingest: Run, retrain: Run, registry: Any
+) -> None:
+    from flows.cli import app
+    from tasks.samples import transaction_files
+
+    bad_day = sample.backfill[1]
+    bad = transaction_files(2, sample.days[0], 7, 200, corrupt="truncated", corrupt_day=1)
+    bad_name = f"transactions-{bad_day.isoformat()}-truncated.csv"
+    assert sorted(bad)[1] == bad_day
+    uris = sample.land(sample.backfill)
+    assert all(u.startswith(f"{STORE_URL}/landing/transactions/") for u in uris)
+    s3.put_object(
+        Bucket=BUCKET,
+        Key=f"{PREFIX}/landing/transactions/{bad_day}/{bad_name}",
+        Body=bad[bad_day][bad_name],
+    )
+
+    ingested = ingest()
+
+    assert ingested["version"]["version"] == "v1"
+    assert ingested["version"]["manifest_uri"] == f"{STORE_URL}/datasets/transactions/v1.json"
+    assert sum(f["status"] == "quarantined" for f in ingested["files"]) == 1
+    qkey = f"quarantine/transactions/{bad_day}/{bad_name}"
+    assert get(s3, qkey) == bad[bad_day][bad_name]
+    assert json.loads(get(s3, qkey + ".validation.json"))["success"] is False
+    manifest = json.loads(get(s3, "datasets/transactions/v1.json"))
+    assert manifest["rows"] == sample.rows(sample.backfill)
+    for part in manifest["partitions"]:
+        assert part["key"].startswith("curated/transactions/date=")
+        assert sha256_hex(get(s3, part["key"])) == part["sha256"]
+        assert bad_name not in part["source_uri"]
+
+    first = retrain()
+
+    assert (first["outcome"], first["champion"]) == ("promoted", "v1"), first
+    model_key = f"{PREFIX}/models/fraud/v1/model.txt"
+    head = s3.head_object(Bucket=BUCKET, Key=model_key, ChecksumMode="ENABLED")
+    body = get(s3, "models/fraud/v1/model.txt")
+    assert head["ServerSideEncryption"] == "AES256"
+    assert head["ChecksumSHA256"] == base64.b64encode(bytes.fromhex(sha256_hex(body))).decode()
+    record = registry.champion("fraud")
+    assert record.artifact_uri == f"s3://{BUCKET}/{model_key}"
+    assert record.artifact_sha256 == sha256_hex(body)
+    pointer = json.loads(get(s3, "models/fraud/champion.json"))
+    assert (pointer["version"], pointer["artifact_uri"]) == ("v1", record.artifact_uri)
+    assert pointer["sha256"] == sha256_hex(body)
+
+    assert retrain()["outcome"] == "skipped"
+    assert sorted(keys(s3, "models/fraud/")) == [
+        "models/fraud/champion.json",
+        "models/fraud/v1/card.json",
+        "models/fraud/v1/model.txt",
+        "models/fraud/v1/reference.json",
+    ]
+
+    sample.land([sample.new_day])
+    assert ingest()["version"]["version"] == "v2"
+    second = retrain()
+
+    assert (second["version"], second["previous_champion"]) == ("v2", "v1"), second
+    assert second["interval"] is not None
+    champion = registry.champion("fraud")
+    pointer = json.loads(get(s3, "models/fraud/champion.json"))
+    assert pointer["version"] == champion.version
+    assert pointer["artifact_uri"] == champion.artifact_uri
+    assert pointer["sha256"] == sha256_hex(get(s3, f"models/fraud/{champion.version}/model.txt"))
+
+    runner = CliRunner()
+    verified = runner.invoke(app, ["verify", "fraud", "--json"])
+    assert verified.exit_code == 0, (verified.output, verified.exception)
+    report = json.loads(verified.stdout)
+    assert report["ok"] is True
+    assert [v["version"] for v in report["versions"]] == ["v2", "v1"]
+
+    # tampered behind the store's back: verify names the version and fails
+    s3.put_object(Bucket=BUCKET, Key=model_key, Body=body.replace(b"tree", b"tref", 1))
+    tampered = runner.invoke(app, ["verify", "fraud"])
+    assert tampered.exit_code == 1, tampered.output
+    assert any(
+        ln.startswith("fraud v1: FAILED") and "sha256 mismatch" in ln
+        for ln in tampered.stdout.splitlines()
+    ), tampered.stdout
