@@ -1,4 +1,4 @@
-"""Spot interruption: SIGTERM and SIGKILL mid-training, rerun, same model as an uninterrupted run."""
+"""Spot interruption: SIGTERM, then SIGKILL, mid-training; the rerun gives the same model."""
 
 from __future__ import annotations
 
@@ -61,7 +61,7 @@ def _interrupt(
     """
     proc = subprocess.Popen(
         [RETRAIN, "train", "fraud"],
-        env=_env(home, specs),  # noqa: S603
+        env=_env(home, specs),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
