@@ -30,4 +30,5 @@ def request_approval(result: dict[str, Any], timeout_minutes: int) -> dict[str, 
         answer = pause_flow_run(wait_for_input=form, timeout=timeout_minutes * 60)
     except FlowPauseTimeout:
         return None
-    return {"approve": answer.approve, "approver": answer.approver, "comment": answer.comment}
+    fields = answer.model_dump()
+    return {k: fields[k] for k in ("approve", "approver", "comment")}

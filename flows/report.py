@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict
+from datetime import UTC
 from typing import Any
 
 from schemas.settings import Settings
@@ -200,3 +201,39 @@ def rollback_data(settings: Settings, model: str, to: str | None) -> dict[str, A
     )
     sync_champion_pointer(model, settings)
     return asdict(entry)
+
+
+def cost_data(settings: Settings, model: str | None, since: str | None) -> dict[str, Any]:
+    """Training spend, on-demand equivalent, savings and cost per promotion."""
+    from datetime import datetime
+
+    from tasks.core.costs import summarize_runs
+
+    reg = runtime(settings).registry
+    start = datetime.fromisoformat(since).replace(tzinfo=UTC) if since else None
+    runs = [
+        asdict(r) for r in reg.list_training_runs(model) if start is None or r.started_at >= start
+    ]
+    models = sorted({r["model"] for r in runs}) if model is None else [model]
+    promotions = sum(
+        1
+        for m in models
+        for e in reg.history(m)
+        if e.action in ("promote", "approve") and (start is None or e.created_at >= start)
+    )
+    return {"model": model, "since": since, **summarize_runs(runs, promotions), "runs_detail": runs}
+
+
+def cost_text(data: dict[str, Any]) -> str:
+    scope = data["model"] or "all models"
+    since = f" since {data['since']}" if data["since"] else ""
+    per = data["cost_per_promotion_usd"]
+    lines = [
+        f"{scope}{since}: {data['runs']} training run(s) {data['by_status']}",
+        f"  spent:              ${data['spend_usd']:.4f}",
+        f"  on-demand would be: ${data['on_demand_usd']:.4f}",
+        f"  saved:              ${data['savings_usd']:.4f}",
+        f"  promotions:         {data['promotions']}"
+        + (f" (${per:.4f} each)" if per is not None else ""),
+    ]
+    return "\n".join(lines)

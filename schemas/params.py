@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from pydantic import BaseModel, ConfigDict, Field
+
+if TYPE_CHECKING:
+    from prefect.input import RunInput
 
 
 class IngestParams(BaseModel):
@@ -34,7 +39,7 @@ class RetrainParams(BaseModel):
     )
 
 
-def approval_input_model() -> type:
+def approval_input_model() -> type[RunInput]:
     """The form shown in the Prefect UI when a retraining run waits for approval.
 
     Built on demand so importing this module does not import Prefect.

@@ -28,6 +28,16 @@ class Settings(BaseSettings):
         default=None, description="Folder searched before the shipped schemas/ for specs."
     )
 
+    capacity_type: str = Field(
+        default="on-demand", description="spot or on-demand: what training runs are billed as."
+    )
+    instance_type: str | None = Field(
+        default=None, description="Instance type in the price table (default: the table's)."
+    )
+    prices_file: Path | None = Field(
+        default=None, description="Price table (default: infra/prices.yaml of this checkout)."
+    )
+
     @property
     def registry_url(self) -> str:
         """The registry URL, defaulting to SQLite under ``home``."""

@@ -145,6 +145,11 @@ class Policy(Frozen):
     floors: dict[str, float] = Field(default_factory=dict)
     guards: Guards = Guards()
     approval: Approval = Approval()
+    monthly_budget_usd: float | None = Field(
+        default=None,
+        gt=0,
+        description="Refuse to train once this month's training cost reaches it.",
+    )
 
 
 class ModelSpec(Frozen):

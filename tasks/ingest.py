@@ -66,7 +66,7 @@ def ingest_file(dataset: str, key: str, settings: Settings, now: datetime) -> Fi
     contract = load_contract(dataset, settings.specs_dir)
     data, info = rt.store.get_bytes(key), rt.store.head(key)
     uri, sha = rt.store.uri(key), sha256_hex(data)
-    base = {"key": key, "uri": uri, "sha256": sha, "size": len(data)}
+    base: dict[str, Any] = {"key": key, "uri": uri, "sha256": sha, "size": len(data)}
     if rt.registry.find_file(dataset, uri, sha) is not None:
         return FileOutcome(**base, status="duplicate")
     etag = info.etag if info else None
@@ -75,7 +75,7 @@ def ingest_file(dataset: str, key: str, settings: Settings, now: datetime) -> Fi
     ]
     if same:
         reason = f"same content as {same[0].uri}, already ingested"
-        details = {"etag": etag, "duplicate_of": same[0].uri}
+        details: dict[str, Any] = {"etag": etag, "duplicate_of": same[0].uri}
         return _quarantine(dataset, base, data, reason, details, settings, now)
     df, report = validate_file(data, key, contract, now, reference_keys(contract, settings))
     details = {"etag": etag, "validation": report.to_dict()}
@@ -95,7 +95,8 @@ def ingest_file(dataset: str, key: str, settings: Settings, now: datetime) -> Fi
 
 def reference_keys(contract: DatasetContract, settings: Settings) -> dict[str, set[str] | None]:
     """Key sets of the current snapshots a contract references (None: no snapshot yet)."""
-    rt, out = runtime(settings), {}
+    rt = runtime(settings)
+    out: dict[str, set[str] | None] = {}
     for ref in contract.references:
         latest = rt.registry.latest_dataset_version(ref.dataset)
         if latest is None:

@@ -10,6 +10,7 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from schemas.settings import Settings
+from tasks.accounting import finish_run, record_skipped_run
 from tasks.artifacts import sync_champion_pointer, to_json_bytes
 from tasks.checkpoints import StoreCheckpoints
 from tasks.core import layout
@@ -46,6 +47,8 @@ class Result:
 def record_skip(plan: Plan, reason: str, settings: Settings) -> Result:
     """Record a skipped run (nothing trained, nothing spent) and report it."""
     rt = runtime(settings)
+    if plan.training_key:
+        record_skipped_run(plan.model, plan.training_key, reason, settings)
     champion = rt.registry.champion(plan.model)
     rt.registry.record_decision(
         plan.model,
@@ -98,6 +101,11 @@ def publish(
         reasons,
         _decision_evidence(evidence, decision),
     )
+    if trained.run_id is not None:
+        times = (trained.wall_seconds, trained.cpu_seconds)
+        finish_run(
+            trained.run_id, "succeeded", outcome.value, version, times, trained.cost, settings
+        )
     sync_champion_pointer(plan.model, settings)
     _emit(plan.model, version, expected, outcome, reasons, evidence.challenger)
     champion = rt.registry.champion(plan.model)
@@ -144,7 +152,7 @@ def _upload_and_register(
     model_bytes = trained.text.encode()
     reference = to_json_bytes(reference_profile(trained.prepared, trained.booster))
     files = {"model.txt": model_bytes, "reference.json": reference}
-    artifacts = {}
+    artifacts: dict[str, dict[str, Any]] = {}
     for name, body in files.items():
         info = rt.store.put_bytes(layout.model_key(plan.model, version, name), body)
         artifacts[name] = {"uri": info.uri, "sha256": sha256_hex(body), "bytes": len(body)}

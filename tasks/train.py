@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,7 +15,9 @@ from prefect.cache_policies import NO_CACHE
 from schemas.contracts import DatasetContract, load_contract
 from schemas.settings import Settings
 from schemas.specs import Features, ModelSpec, Task, load_model_spec
+from tasks.accounting import finish_run, price_run, spent_this_month, start_run
 from tasks.checkpoints import StoreCheckpoints, stop_on_sigterm
+from tasks.core.costs import RunCost
 from tasks.core.decision import Decision, Evidence, decide_promotion
 from tasks.core.evidence import Scorer, gather_evidence
 from tasks.core.keys import training_key
@@ -61,6 +63,8 @@ class Trained:
     frame: pd.DataFrame = field(repr=False)
     progress: dict[str, Any] = field(default_factory=dict)
     resumed_from: int | None = None  # checkpoint round this run continued from
+    run_id: int | None = None  # the training run in the registry
+    cost: RunCost | None = None
 
 
 @task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=2)
@@ -85,7 +89,7 @@ def plan_training(model: str, dataset_version: str | None, settings: Settings) -
     key = training_key(model, versions, spec.fingerprint(), code)
     champion = rt.registry.champion(model)
     existing = rt.registry.find_model_version(model, key)
-    reason = None
+    reason = _over_budget(model, spec, settings)
     if existing is not None and _unfinished(existing, rt.registry.list_decisions(model)):
         get_run_logger().warning(
             "%s %s was registered but never decided (a failed run): deciding it now",
@@ -93,12 +97,22 @@ def plan_training(model: str, dataset_version: str | None, settings: Settings) -
             existing.version,
         )
         return Plan(model, spec, versions, key, code, champion, None, existing)
-    if existing is not None:
+    if existing is not None and reason is None:
         reason = (
             f"nothing new: {existing.version} was trained from the same dataset versions "
             f"({_fmt(versions)}), spec and code"
         )
     return Plan(model, spec, versions, key, code, champion, reason)
+
+
+def _over_budget(model: str, spec: ModelSpec, settings: Settings) -> str | None:
+    budget = spec.policy.monthly_budget_usd
+    if budget is None:
+        return None
+    spent = spent_this_month(model, settings)
+    if spent < budget:
+        return None
+    return f"monthly training budget spent: ${spent:.2f} of ${budget:.2f} this month"
 
 
 def _unfinished(record: ModelVersionRecord, decisions: list[Any]) -> bool:
@@ -137,21 +151,24 @@ def load_training_frames(plan: Plan, settings: Settings) -> dict[str, pd.DataFra
 def train_challenger(
     plan: Plan, frames: dict[str, pd.DataFrame], settings: Settings
 ) -> Trained | str:
-    """Prepare the splits and fit the challenger; returns a skip reason when windows are thin."""
-    dataset = plan.spec.datasets[0]
-    contract = load_contract(dataset, settings.specs_dir)
-    start_wall, start_cpu = time.perf_counter(), time.process_time()
+    """Prepare the splits and fit the challenger; returns a skip reason when windows are thin.
+
+    The run is recorded with its wall and CPU seconds and cost, also when it
+    fails or is interrupted (the compute was spent all the same).
+    """
+    start = (time.perf_counter(), time.process_time())
     try:
-        if plan.spec.task == Task.RANKING:
-            prepared = prepare_ranking(frames, plan.spec)
-        else:
-            prepared = prepare_binary(
-                frames[dataset], plan.spec, contract.require_event_time(), row_keys(contract)
-            )
+        prepared = _prepare(plan, frames, settings)
     except NotEnoughData as exc:
-        return f"not enough data: {exc}"
-    fitted = _fit(plan, prepared, settings)
-    wall, cpu = time.perf_counter() - start_wall, time.process_time() - start_cpu
+        return f"not enough data: {exc}"  # recorded as a zero-cost skipped run
+    run_id = start_run(plan.model, plan.training_key, settings)
+    try:
+        fitted = _fit(plan, prepared, settings)
+    except BaseException:
+        wall, cpu = _since(start)
+        finish_run(run_id, "failed", None, None, (wall, cpu), price_run(wall, settings), settings)
+        raise
+    wall, cpu = _since(start)
     get_run_logger().info(
         "trained %s: best round %d of %d on %s rows in %.1fs",
         plan.model,
@@ -166,9 +183,25 @@ def train_challenger(
         fitted.text,
         wall,
         cpu,
-        frames[dataset],
+        frames[plan.spec.datasets[0]],
         fitted.progress.to_dict(),
         fitted.resumed_from,
+        run_id,
+        price_run(wall, settings),
+    )
+
+
+def _since(start: tuple[float, float]) -> tuple[float, float]:
+    return time.perf_counter() - start[0], time.process_time() - start[1]
+
+
+def _prepare(plan: Plan, frames: dict[str, pd.DataFrame], settings: Settings) -> Prepared:
+    dataset = plan.spec.datasets[0]
+    if plan.spec.task == Task.RANKING:
+        return prepare_ranking(frames, plan.spec)
+    contract = load_contract(dataset, settings.specs_dir)
+    return prepare_binary(
+        frames[dataset], plan.spec, contract.require_event_time(), row_keys(contract)
     )
 
 
@@ -265,6 +298,7 @@ def card_for(
             "cpu_seconds": trained.cpu_seconds,
             **trained.progress,
             "resumed_from_round": trained.resumed_from,
+            "cost": asdict(trained.cost) if trained.cost else None,
         },
         "artifacts": artifacts,
     }

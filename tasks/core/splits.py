@@ -42,7 +42,7 @@ def split_masks(times: pd.Series, w: Windows) -> tuple[np.ndarray, np.ndarray, n
     """Boolean masks (train, validation, test) for event times."""
 
     def between(start: pd.Timestamp, end: pd.Timestamp, closed: str) -> np.ndarray:
-        return times.between(start, end, inclusive=closed).to_numpy(dtype=bool)  # type: ignore[arg-type]
+        return times.between(start, end, inclusive=closed).to_numpy(dtype=bool)
 
     return (
         between(w.train_start, w.val_start, "left"),

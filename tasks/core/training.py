@@ -97,7 +97,7 @@ def fit_booster(
         TrainingInterruptedError: SIGTERM arrived; a checkpoint was saved first.
     """
     params = booster_params(spec)
-    kwargs = {
+    kwargs: dict[str, Any] = {
         "feature_name": feature_names,
         "categorical_feature": categorical,
         "free_raw_data": False,
