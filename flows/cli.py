@@ -186,6 +186,19 @@ def rollback(
 
 
 @app.command()
+def cost(
+    model: Annotated[str | None, typer.Argument(help="Default: every model.")] = None,
+    since: Annotated[
+        dt.datetime | None, typer.Option(formats=["%Y-%m-%d"], help="Only runs from this day.")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Training spend, what on-demand would have cost, savings and cost per promotion."""
+    data = report.cost_data(_settings(), model, since.date().isoformat() if since else None)
+    _emit(data, as_json, report.cost_text(data))
+
+
+@app.command()
 def approve(
     model: Annotated[str, typer.Argument()],
     version: Annotated[str, typer.Argument(help="The version waiting for approval.")],
@@ -283,10 +296,18 @@ def serve(
     url = _prefect_api_url()
     from pathlib import Path
 
-    from flows.deployments import build_deployments, definitions_path
+    from flows.deployments import build_deployments, definitions_path, deployed_to_pools
+    from tasks.errors import RetrainError
 
     path = Path(prefect_file) if prefect_file else definitions_path()
     deployments = build_deployments(path)
+    bound = deployed_to_pools(deployments)
+    if bound:
+        raise RetrainError(
+            f"already deployed to a work pool on this Prefect server: {', '.join(bound)};"
+            " serve against another server, or delete them first"
+            " (`prefect deployment delete FLOW/NAME`)"
+        )
     typer.echo(f"serving {len(deployments)} deployment(s) from {path} against {url}")
     from prefect import serve as prefect_serve
 
@@ -313,3 +334,66 @@ def _prefect_api_url() -> str:
         reason = " ".join(str(failure).split())[:200]
         raise RetrainError(f"cannot reach the Prefect API at {url} ({reason}): {start}")
     return str(url)
+
+
+@app.command()
+def listen(
+    queue_url: Annotated[
+        str | None,
+        typer.Option(
+            "--queue-url",
+            envvar="RETRAIN_SQS_QUEUE_URL",
+            help="SQS queue receiving the bucket's notifications (s3:// store).",
+        ),
+    ] = None,
+    setup: Annotated[
+        bool,
+        typer.Option(
+            "--setup",
+            help="Create the queue if missing, let the bucket send to it, route the bucket's"
+            " new objects under landing/ to it; print the queue URL.",
+        ),
+    ] = False,
+    queue_name: Annotated[
+        str, typer.Option(help="Queue --setup creates when no --queue-url is given.")
+    ] = "retrain-landing",
+    once: Annotated[
+        bool, typer.Option("--once", help="Process what is waiting (one folder scan), then exit.")
+    ] = False,
+    max_messages: Annotated[
+        int, typer.Option(min=1, max=10, help="Messages per SQS receive.")
+    ] = 10,
+    wait_seconds: Annotated[
+        int, typer.Option(min=0, max=20, help="SQS long-poll wait per receive.")
+    ] = 20,
+    interval: Annotated[
+        float, typer.Option(min=0.1, help="Seconds between scans of a file:// store.")
+    ] = 5.0,
+    as_json: JsonOpt = False,
+) -> None:
+    """Emit retrain.data.arrived for each new landing file of a known dataset.
+
+    s3:// store: reads the bucket's ObjectCreated notifications from an SQS queue and
+    deletes each message once its events are emitted. file:// store: polls the
+    landing folders. Anything else is logged and dropped. Needs PREFECT_API_URL.
+    """
+    from tasks import listen as listener
+    from tasks.io import events
+
+    settings = _settings()
+    if setup:
+        done, outside = listener.setup_listener(settings, queue_url, queue_name)
+        data = {**asdict(done), "datasets_outside_filter": outside}
+        text = f"s3://{done.bucket}/{done.prefix}* ObjectCreated -> {done.queue_arn}\n"
+        text += "".join(
+            f"warning: {d} lands outside {done.prefix}: not notified\n" for d in outside
+        )
+        _emit(data, as_json, text + done.queue_url)
+        return
+    source = listener.open_source(settings, queue_url, max_messages, wait_seconds, interval)
+    _prefect_api_url()
+    listener.configure_logging()
+    summary = listener.listen(source, events.emit, once=once)
+    _emit(asdict(summary), as_json, listener.summary_text(summary))
+    if summary.kept:
+        raise listener.ListenError(f"{summary.kept} message(s) kept for redelivery: emit failed")

@@ -16,7 +16,7 @@ class IngestParams(BaseModel):
     model_config = ConfigDict(extra="forbid", title="Ingest a dataset")
 
     dataset: str = Field(
-        description="Dataset contract name (schemas/datasets/<name>.yaml).",
+        description="Dataset contract name (the file schemas/datasets/NAME.yaml).",
         pattern=r"^[a-z][a-z0-9_]{0,62}$",
         examples=["transactions"],
     )
@@ -28,7 +28,7 @@ class RetrainParams(BaseModel):
     model_config = ConfigDict(extra="forbid", title="Retrain a model")
 
     model: str = Field(
-        description="Model spec name (schemas/models/<name>.yaml).",
+        description="Model spec name (the file schemas/models/NAME.yaml).",
         pattern=r"^[a-z][a-z0-9_]{0,62}$",
         examples=["fraud"],
     )

@@ -62,13 +62,18 @@ class StoreCheckpoints:
 def stop_on_sigterm(checkpoints: StoreCheckpoints) -> Iterator[None]:
     """While training, turn SIGTERM into a checkpoint-then-stop request.
 
-    Only the main thread can install signal handlers; elsewhere this does nothing.
+    The handler that was installed before (for example Prefect's, which may
+    reschedule the run) is restored and, after the checkpoint, called with the
+    signal it missed. Only the main thread can install signal handlers;
+    elsewhere this does nothing.
     """
     if threading.current_thread() is not threading.main_thread():
         yield
         return
+    received: list[int] = []
 
-    def handler(_signum: int, _frame: FrameType | None) -> None:
+    def handler(signum: int, _frame: FrameType | None) -> None:
+        received.append(signum)
         checkpoints.request_stop()
 
     previous = signal.signal(signal.SIGTERM, handler)
@@ -76,3 +81,5 @@ def stop_on_sigterm(checkpoints: StoreCheckpoints) -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+        if received and callable(previous):
+            previous(received[0], None)

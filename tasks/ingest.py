@@ -167,26 +167,35 @@ def commit_dataset_version(
     """
     rt = runtime(settings)
     kind = load_contract(dataset, settings.specs_dir).kind
+    version = rt.registry.next_dataset_version(dataset)
     for _attempt in range(5):
         pending = [o for o in accepted if rt.registry.find_file(dataset, o.uri, o.sha256) is None]
         if not pending:
             return None
         try:
-            return _commit_once(dataset, kind, pending, settings, now)
-        except (LostRaceError, ImmutableObjectError) as exc:
+            return _commit_once(dataset, kind, pending, settings, now, version)
+        except ImmutableObjectError as exc:  # a crashed run left a manifest there: skip it
+            get_run_logger().warning("dataset %s: %s; using the next number", dataset, exc)
+            version = f"v{int(version[1:]) + 1}"
+        except LostRaceError as exc:
             get_run_logger().warning(
                 "dataset %s moved while committing (%s); retrying", dataset, exc
             )
+            version = rt.registry.next_dataset_version(dataset)
     raise RetrainError(f"dataset {dataset}: could not commit a version after 5 attempts")
 
 
 def _commit_once(
-    dataset: str, kind: str, files: list[FileOutcome], settings: Settings, now: datetime
+    dataset: str,
+    kind: str,
+    files: list[FileOutcome],
+    settings: Settings,
+    now: datetime,
+    version: str,
 ) -> dict[str, Any]:
     rt = runtime(settings)
     parent_rec = rt.registry.latest_dataset_version(dataset)
     parent = load_manifest(dataset, parent_rec.version, settings) if parent_rec else None
-    version = rt.registry.next_dataset_version(dataset)
     parts = [p for o in files for p in o.partitions]
     if kind == "snapshot":
         parts = files[-1].partitions

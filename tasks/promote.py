@@ -127,17 +127,25 @@ def publish(
 def _register(
     plan: Plan, trained: Trained, evidence: Evidence, decision: Decision, settings: Settings
 ) -> Any:
-    """Upload and register under the next free version; None if these inputs were registered."""
+    """Upload and register under the next free version; None if these inputs were registered.
+
+    Files a crashed run left under the next number are never overwritten: that
+    number is skipped (the registry allows the gap).
+    """
     rt, log = runtime(settings), get_run_logger()
-    for _attempt in range(3):
-        version = rt.registry.next_model_version(plan.model)
+    version = rt.registry.next_model_version(plan.model)
+    for _attempt in range(5):
         try:
             return _upload_and_register(plan, trained, evidence, decision, version, settings)
         except AlreadyRegisteredError:
             return None
-        except (LostRaceError, ImmutableObjectError) as exc:
+        except ImmutableObjectError as exc:
+            log.warning("%s: %s; using the next number", plan.model, exc)
+            version = f"v{int(version[1:]) + 1}"
+        except LostRaceError as exc:
             log.warning("version %s was taken by another run (%s); retrying", version, exc)
-    raise RetrainError(f"{plan.model}: could not register a version after 3 attempts")
+            version = rt.registry.next_model_version(plan.model)
+    raise RetrainError(f"{plan.model}: could not register a version after 5 attempts")
 
 
 def _upload_and_register(

@@ -353,7 +353,7 @@ class Registry:
         Raises:
             AlreadyRegisteredError: (model, training_key) is already registered.
             LostRaceError: another run took ``new.version`` first.
-            RegistryError: ``new.version`` is malformed or skips a number.
+            RegistryError: ``new.version`` is malformed.
         """
         if not _VERSION.match(new.version):
             raise RegistryError(f"invalid version {new.version!r}: expected 'v<n>', n >= 1")
@@ -363,8 +363,7 @@ class Registry:
             latest = q.latest_model_seq(conn, new.model)
             if seq <= latest:
                 raise LostRaceError(f"model {new.model!r}: {new.version} is already taken")
-            if seq != latest + 1:
-                raise RegistryError(f"model {new.model!r}: {new.version} skips v{latest + 1}")
+            # A gap is allowed: a crashed run may have left files under the next number.
             values = {**asdict(new), "seq": seq, "status": "candidate"}
             return q.insert_one(conn, tables.ModelVersion, ModelVersionRecord, values)
 

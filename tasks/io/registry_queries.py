@@ -256,18 +256,18 @@ def add_dataset_version(
     Raises:
         LostRaceError: the latest version is not ``values["parent_version"]``, or
             a file is already recorded.
-        RegistryError: ``values["version"]`` is not the next in sequence.
+        RegistryError: ``values["version"]`` is not above the parent's.
     """
     dataset, expected = values["dataset"], values["parent_version"]
     found = dataset_versions(conn, dataset, limit=1)
     actual = found[0].version if found else None
     if actual != expected:
         raise LostRaceError(f"dataset {dataset!r}: expected latest {expected}, found {actual}")
-    seq = found[0].seq + 1 if found else 1
-    if values["version"] != f"v{seq}":
-        raise RegistryError(
-            f"dataset {dataset!r}: the next version is v{seq}, not {values['version']}"
-        )
+    seq = int(str(values["version"]).removeprefix("v") or 0)
+    lowest = found[0].seq + 1 if found else 1
+    if values["version"] != f"v{seq}" or seq < lowest:
+        # a gap above the parent is allowed: a crashed run may have left a manifest there
+        raise RegistryError(f"dataset {dataset!r}: {values['version']} is not after v{lowest - 1}")
     taken = recorded_uris(conn, dataset, [(f["uri"], f["sha256"]) for f in files])
     if taken:
         raise LostRaceError(f"dataset {dataset!r}: {taken[0]} is already recorded")

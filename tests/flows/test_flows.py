@@ -500,3 +500,18 @@ def test_verify_rewrites_a_corrupt_champion_json(champion_home: Path, store_root
 
     assert result.exit_code == 0, repr(result.exception)
     assert read_json(pointer_path) == good
+
+
+def test_files_left_by_a_crashed_run_never_block_later_runs(
+    env: Path, store_root: Path, sample: Sample, ingest: Run, retrain: Run, registry: Any
+) -> None:
+    """A run that died after writing a manifest or a card (spot loss) left them behind."""
+    for stray in ("datasets/transactions/v1.json", "models/fraud/v1/card.json"):
+        (store_root / stray).parent.mkdir(parents=True, exist_ok=True)
+        (store_root / stray).write_bytes(b'{"from": "a crashed run"}')
+    sample.land(sample.backfill)
+    assert ingest()["version"]["version"] == "v2"
+    result = retrain()
+    assert (result["outcome"], result["version"]) == ("promoted", "v2"), result
+    assert read_json(store_root / "datasets/transactions/v1.json") == {"from": "a crashed run"}
+    assert registry.get_model_version("fraud", "v1") is None

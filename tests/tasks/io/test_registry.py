@@ -307,10 +307,15 @@ def test_racing_dataset_commits_have_exactly_one_winner(url: str, registry: Regi
     assert [f.uri for f in registry.list_files("tx")] == ["l/base.csv", winner.uri]
 
 
-def test_commit_refuses_a_version_out_of_sequence(registry: Registry) -> None:
-    with pytest.raises(RegistryError, match="next version is v1"):
-        _commit(registry, "v2", None, [])
-    assert registry.list_dataset_versions("tx") == []
+def test_commit_allows_a_gap_but_never_goes_back(registry: Registry) -> None:
+    """A crashed run may leave a manifest under the next number: the next commit skips it."""
+    _commit(registry, "v2", None, [])
+    with pytest.raises(RegistryError, match="not after v2"):
+        _commit(registry, "v2", "v2", [])
+    with pytest.raises(RegistryError, match="not after v2"):
+        _commit(registry, "v1", "v2", [])
+    assert [v.version for v in registry.list_dataset_versions("tx")] == ["v2"]
+    assert registry.next_dataset_version("tx") == "v3"
 
 
 def test_register_the_same_training_key_twice_is_refused(registry: Registry) -> None:

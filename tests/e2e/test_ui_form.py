@@ -1,0 +1,162 @@
+"""Browser test: the retraining deployment's custom-run form in the Prefect UI is typed.
+
+A real `prefect server` with the deployments served by `retrain serve`; Debian's
+chromium, headless, driven by selenium through /usr/bin/chromedriver. Both UIs the
+server ships are checked: the default one (React, under /v2/) and the classic one
+(Vue, at the root). Nothing is installed here: `.ci/run` installs chromium.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.e2e.test_serve import BIN, Api, Service, base_env, free_port, start, wait_for
+
+pytestmark = pytest.mark.e2e
+
+CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
+CHROMIUM_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--window-size=1400,1800",
+)
+UIS = {"default (v2)": "/v2", "classic (v1)": ""}
+SHOTS = Path(tempfile.gettempdir())
+
+
+def _healthy(api: str) -> bool:
+    try:
+        return httpx.get(f"{api}/health", timeout=2).json() is True
+    except (httpx.HTTPError, ValueError):
+        return False
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
+    """A prefect server whose UI talks to it, and `retrain serve`: (server URL, deployment id)."""
+    if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
+        pytest.skip(
+            f"{CHROMIUM} or {CHROMEDRIVER} is missing:"
+            " apt-get install -y chromium chromium-driver (.ci/run does)"
+        )
+    pytest.importorskip("selenium", reason="selenium is a dev dependency: pip install -e .[dev]")
+    tmp = tmp_path_factory.mktemp("ui")
+    port = free_port()
+    url, api = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{port}/api"
+    # The UI asks /ui-settings where the API is; off port 4200 it must be told.
+    server_env = {**base_env(tmp / "server-home"), "PREFECT_UI_API_URL": api}
+    cmd = [str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)]
+    services: list[Service] = []
+    try:
+        services.append(start("prefect server", cmd, server_env, tmp / "server.log"))
+        wait_for("the server's /api/health", lambda: _healthy(api), 120, *services)
+        serve_env = {
+            **base_env(tmp / "client-home"),
+            "PREFECT_API_URL": api,
+            "RETRAIN_HOME": str(tmp / "home"),
+        }
+        services.append(
+            start("retrain serve", [str(BIN / "retrain"), "serve"], serve_env, tmp / "serve.log")
+        )
+        by_name = wait_for(
+            "the retrain-fraud deployment",
+            lambda: {n: i for i, n in Api(api).deployments().items() if n == "retrain-fraud"},
+            90,
+            *services,
+        )
+        yield url, by_name["retrain-fraud"]
+    finally:
+        for service in reversed(services):
+            service.stop()
+
+
+@pytest.fixture
+def browser(tmp_path: Path) -> Iterator[Any]:
+    """Headless chromium through chromedriver, with a throwaway profile."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service as DriverService
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for flag in (*CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'chromium'}"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=DriverService(str(CHROMEDRIVER)), options=options)
+    driver.set_page_load_timeout(60)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(tmp_path / "chromium", ignore_errors=True)
+
+
+def wait_text(driver: Any, text: str, exact: bool = False, timeout: float = 60) -> None:
+    """Wait until the page shows ``text`` (an element's whole text when ``exact``)."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    def shown(d: Any) -> bool:
+        if exact:
+            return bool(d.find_elements(By.XPATH, f"//*[normalize-space(text())='{text}']"))
+        return text in d.find_element(By.TAG_NAME, "body").text
+
+    WebDriverWait(driver, timeout, poll_frequency=0.5).until(shown, f"{text!r} never shown")
+
+
+def manual_runs(api: str) -> list[dict[str, Any]]:
+    """Flow runs created by hand (the cron's scheduled runs left out)."""
+    runs = httpx.post(f"{api}/flow_runs/filter", json={"limit": 200}, timeout=10).json()
+    return [r for r in runs if not r["auto_scheduled"]]
+
+
+@pytest.mark.parametrize("ui", list(UIS), ids=list(UIS))
+def test_custom_run_form_shows_the_typed_retraining_parameters(
+    served: tuple[str, str], browser: Any, ui: str
+) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from schemas.params import RetrainParams
+
+    url, deployment_id = served
+    shot = SHOTS / f"retrain-ui-form-{UIS[ui].strip('/') or 'v1'}.png"
+    browser.get(f"{url}{UIS[ui]}/deployments/deployment/{deployment_id}/run")
+    try:
+        # The flow's one parameter, `params`, rendered as the RetrainParams model's fields.
+        for label in ("params", "Model", "Dataset Version (Optional)"):
+            wait_text(browser, label, exact=True)
+        body = browser.find_element(By.TAG_NAME, "body").text
+        assert RetrainParams.__doc__ is not None
+        assert RetrainParams.__doc__.strip() in body
+        assert RetrainParams.model_fields["dataset_version"].description in body
+        model = browser.find_elements(By.CSS_SELECTOR, "textarea")
+        assert [e.get_attribute("value") for e in model][:1] == ["fraud"]  # deployment default
+
+        # dataset_version is `str | None` with a pattern: switch it to str, type a bad value.
+        browser.find_element(By.XPATH, "//button[normalize-space()='str']").click()
+        version = WebDriverWait(browser, 10).until(
+            lambda d: (
+                len(d.find_elements(By.CSS_SELECTOR, "textarea")) > 1
+                and d.find_elements(By.CSS_SELECTOR, "textarea")[1]
+            )
+        )
+        version.send_keys("latest")
+        browser.find_element(By.XPATH, "//button[normalize-space()='Submit']").click()
+        wait_text(browser, "'latest' is not valid under any of the given schemas", timeout=20)
+        time.sleep(1)
+        assert manual_runs(f"{url}/api") == []  # the form refused it: no run was created
+    finally:
+        browser.save_screenshot(str(shot))
