@@ -17,7 +17,7 @@ from tasks.errors import RetrainError
 from tasks.runtime import runtime
 
 START = dt.date(2026, 10, 1)
-BACKFILL_DAYS = 6  # the first step lands this many days at once: enough history to train
+BACKFILL_DAYS = 7  # the first step lands this many days at once: enough history to train
 
 
 @dataclass(frozen=True)

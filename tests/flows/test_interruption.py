@@ -78,11 +78,18 @@ def _interrupt(
                     proc.send_signal(sig)
                 break
             time.sleep(0.05)
-        out, err = proc.communicate(timeout=60)
+        proc.wait(timeout=60)
     finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
+        _kill_group(proc.pid)  # what the node's end would take with it (Prefect's API server)
+    out, err = proc.communicate(timeout=30)
     return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+
+
+def _kill_group(pid: int) -> None:
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        return
 
 
 def test_interrupted_training_resumes_to_the_same_model(tmp_path: Path) -> None:
@@ -100,8 +107,10 @@ def test_interrupted_training_resumes_to_the_same_model(tmp_path: Path) -> None:
         assert _run(home, specs, "ingest", "transactions").returncode == 0
 
     stopped = _interrupt(a, specs, signal.SIGTERM, after_rounds=10)
-    assert stopped.returncode == 1, stopped.stderr
-    assert "interrupted by SIGTERM" in stopped.stderr
+    # The trainer checkpoints, then hands the signal to Prefect, which marks the run Crashed
+    # (what the crash-recovery automation re-runs) and exits.
+    assert stopped.returncode != 0, stopped.stderr
+    assert "termination signal" in stopped.stderr or "interrupted by SIGTERM" in stopped.stderr
     assert _checkpoints(a), "SIGTERM must leave a checkpoint"
     first = max(int(p.stem.split("-")[1]) for p in _checkpoints(a))
 
