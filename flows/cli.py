@@ -308,6 +308,8 @@ def serve(
             " serve against another server, or delete them first"
             " (`prefect deployment delete FLOW/NAME`)"
         )
+    sibling = path.parent / "automations.yaml"  # crash recovery (deployments/automations.yaml)
+    _apply_automations(sibling if sibling.is_file() else None)
     typer.echo(f"serving {len(deployments)} deployment(s) from {path} against {url}")
     from prefect import serve as prefect_serve
 
@@ -397,3 +399,31 @@ def listen(
     _emit(asdict(summary), as_json, listener.summary_text(summary))
     if summary.kept:
         raise listener.ListenError(f"{summary.kept} message(s) kept for redelivery: emit failed")
+
+
+def _apply_automations(path: Any | None) -> None:
+    from flows.automations import apply_automations
+
+    for name, done in apply_automations(path):
+        typer.echo(f"automation {name}: {done}")
+
+
+@app.command()
+def automations(
+    file: Annotated[
+        str | None,
+        typer.Option(
+            "--file", help="Automations (default: deployments/automations.yaml of this repository)."
+        ),
+    ] = None,
+) -> None:
+    """Create or update the automations of deployments/automations.yaml on PREFECT_API_URL.
+
+    For the `prefect deploy` path (`retrain serve` applies them itself): crash
+    recovery re-runs a retraining run that ended Crashed, at most max_recoveries
+    times. Matched by name, so running it again updates them.
+    """
+    from pathlib import Path
+
+    _prefect_api_url()
+    _apply_automations(Path(file) if file else None)

@@ -8,6 +8,7 @@ from typing import Any
 from prefect import flow
 
 from flows.approval import in_deployment, request_approval
+from flows.automations import recovery_refusal
 from schemas.params import RetrainParams
 from schemas.settings import load_settings
 from tasks.promote import publish, record_skip, resolve_approval
@@ -32,6 +33,9 @@ def retrain_model(params: RetrainParams) -> dict[str, Any]:
     """
     settings = load_settings()
     plan = plan_training(params.model, params.dataset_version, settings)
+    refusal = recovery_refusal(params.recovery_attempt)
+    if refusal is not None:  # too many crashes in a row: deployments/automations.yaml
+        return _reported(asdict(record_skip(plan, refusal, settings)))
     if plan.skip_reason is not None:
         return _reported(asdict(record_skip(plan, plan.skip_reason, settings)))
     frames = load_training_frames(plan, settings)

@@ -10,6 +10,11 @@ if TYPE_CHECKING:
     from prefect.input import RunInput
 
 
+# Hard ceiling of RetrainParams.recovery_attempt; deployments/automations.yaml's
+# max_recoveries stays below it (flows/automations.py).
+MAX_RECOVERY_ATTEMPT = 10
+
+
 class IngestParams(BaseModel):
     """Ingest every landing file of a dataset that was not ingested before."""
 
@@ -36,6 +41,13 @@ class RetrainParams(BaseModel):
         default=None,
         description="Version of the model's first dataset to train on (default: the latest).",
         pattern=r"^v[0-9]+$",
+    )
+    recovery_attempt: int = Field(
+        default=0,
+        ge=0,
+        le=MAX_RECOVERY_ATTEMPT,
+        description="Set by the crash-recovery automation: n for the n-th re-run after a crash"
+        " (0: an ordinary run). Above max_recoveries the run is refused (skipped).",
     )
 
 

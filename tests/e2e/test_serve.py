@@ -264,8 +264,8 @@ def test_arrival_events_ingest_then_retrain_and_a_repeated_event_trains_once(
     )
     try:
         wait_for(
-            "6 served deployments and their 8 triggers",
-            lambda: len(api.deployments()) == 6 and len(api.automations()) == 8,
+            "6 served deployments, their 8 triggers and the crash-recovery automation",
+            lambda: len(api.deployments()) == 6 and len(api.automations()) == 9,
             90,
             serve,
         )
