@@ -8,4 +8,5 @@ export PREFECT_SERVER_ANALYTICS_ENABLED=false DO_NOT_TRACK=1 GX_ANALYTICS_ENABLE
 .venv/bin/python -m ruff check flows tasks schemas tests benchmarks
 .venv/bin/python -m ruff format --check flows tasks schemas tests benchmarks
 .venv/bin/python -m mypy
-exec .venv/bin/python -m pytest "$@"
+# Two workers, one test file per worker at a time: the end-to-end files mostly wait on servers.
+exec .venv/bin/python -m pytest -n 2 --dist loadfile "$@"

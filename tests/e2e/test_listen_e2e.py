@@ -129,8 +129,8 @@ def test_files_uploaded_to_s3_are_ingested_and_train_a_champion(
             )
         )
         wait_for(
-            "6 served deployments and their 8 triggers",
-            lambda: len(api.deployments()) == 6 and len(api.automations()) == 8,
+            "6 served deployments, their 8 triggers and the crash-recovery automation",
+            lambda: len(api.deployments()) == 6 and len(api.automations()) == 9,
             90,
             *services,
         )
