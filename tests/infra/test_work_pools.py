@@ -515,15 +515,14 @@ def test_instance_types_named_for_cost_accounting_are_priced() -> None:
 
 @pytest.mark.usefixtures("aws")
 def test_deployments_that_use_these_pools_render_with_their_settings() -> None:
-    """Whatever deployments/prefect.yaml passes to these pools must survive rendering."""
-    definitions = yaml.safe_load((ROOT / "deployments" / "prefect.yaml").read_text("utf-8"))
+    """What deployments/production.yaml passes to these pools must survive rendering."""
+    definitions = yaml.safe_load((ROOT / "deployments" / "production.yaml").read_text("utf-8"))
     using = [
         d
         for d in definitions.get("deployments", [])
         if (d.get("work_pool") or {}).get("name") in TEMPLATES
     ]
-    if not using:
-        pytest.skip("deployments/prefect.yaml does not use the infra/work-pools pools yet")
+    assert using, "deployments/production.yaml should place its deployments on these pools"
     for deployment in using:
         name, pool = deployment["name"], deployment["work_pool"]["name"]
         values = substitute(deployment["work_pool"].get("job_variables") or {})
