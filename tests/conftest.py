@@ -47,3 +47,15 @@ def settings(retrain_home: Path):
     from schemas.settings import load_settings
 
     return load_settings()
+
+
+@pytest.fixture(scope="module")
+def moto_endpoint() -> Iterator[str]:
+    """moto's S3/SQS server on 127.0.0.1 (a free port), one per test module."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()

@@ -26,17 +26,6 @@ FAKE_AWS = {
 Run = Callable[..., dict[str, Any]]
 
 
-@pytest.fixture(scope="module")
-def moto_endpoint() -> Iterator[str]:
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
-
-
 @pytest.fixture
 def s3(env: Path, moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """RETRAIN_STORE_URL on a fresh bucket of moto's server; returns a boto3 client."""

@@ -17,7 +17,6 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
-from moto.server import ThreadedMotoServer
 
 from tasks.errors import ImmutableObjectError, IntegrityError, StoreError
 from tasks.io.stores import FileStore, ObjectStore, S3Store, open_store, sha256_hex
@@ -48,19 +47,10 @@ def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture(scope="module")
-def moto_server() -> Iterator[str]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def server_client(moto_server: str) -> Any:
+def server_client(moto_endpoint: str) -> Any:
     return boto3.session.Session().client(
         "s3",
-        endpoint_url=moto_server,
+        endpoint_url=moto_endpoint,
         region_name="us-east-1",
         aws_access_key_id="testing",
         aws_secret_access_key="testing",
@@ -331,9 +321,9 @@ def test_s3_put_requests_encryption_and_checksum(s3: str, request: pytest.Fixtur
 
 @pytest.mark.integration
 def test_s3_kms_key_from_env_is_requested(
-    aws_env: None, moto_server: str, monkeypatch: pytest.MonkeyPatch
+    aws_env: None, moto_endpoint: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_server)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_endpoint)
     monkeypatch.setenv("RETRAIN_S3_KMS_KEY_ID", "alias/retrain")
     client = boto3.client("s3")
     client.create_bucket(Bucket="kms-bucket")
@@ -440,9 +430,9 @@ def test_s3_unreachable_endpoint_fails_fast(aws_env: None, monkeypatch: pytest.M
 
 @pytest.mark.integration
 def test_s3_missing_credentials_is_a_store_error(
-    aws_env: None, moto_server: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    aws_env: None, moto_endpoint: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_server)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_endpoint)
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
         monkeypatch.delenv(name)
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
