@@ -138,10 +138,14 @@ def test_custom_run_form_shows_the_typed_retraining_parameters(
         # The flow's one parameter, `params`, rendered as the RetrainParams model's fields.
         for label in ("params", "Model", "Dataset Version (Optional)"):
             wait_text(browser, label, exact=True)
-        body = browser.find_element(By.TAG_NAME, "body").text
+        # The form can re-render after its first paint: wait for the texts, do not read once.
         assert RetrainParams.__doc__ is not None
-        assert RetrainParams.__doc__.strip() in body
-        assert RetrainParams.model_fields["dataset_version"].description in body
+        wait_text(browser, RetrainParams.__doc__.strip())
+        description = RetrainParams.model_fields["dataset_version"].description
+        assert description is not None
+        wait_text(browser, description)
+        for label in ("params", "Model", "Dataset Version (Optional)"):
+            wait_text(browser, label, exact=True)
         model = browser.find_elements(By.CSS_SELECTOR, "textarea")
         assert [e.get_attribute("value") for e in model][:1] == ["fraud"]  # deployment default
 
