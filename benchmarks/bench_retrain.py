@@ -46,9 +46,11 @@ def main() -> None:
     from schemas.params import IngestParams, RetrainParams
     from schemas.settings import load_settings
     from schemas.specs import load_model_spec
-    from tasks.core.pipeline import prepare_binary, sort_events
-    from tasks.core.training import booster_params
-    from tasks.samples import sample_files, write_landing
+    from tasks.core.train.binary import prepare_binary
+    from tasks.core.train.booster import booster_params
+    from tasks.core.train.prepared import sort_events
+    from tasks.io.landing import write_landing
+    from tasks.samples import sample_files
 
     settings = load_settings()
     files = sample_files("transactions", args.days, dt.date(2026, 1, 1), 11, rows_per_day=args.rows)

@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from prefect import flow, get_run_logger
 
 from schemas.params import IngestParams
 from schemas.settings import load_settings
-from tasks.ingest import commit_dataset_version, ingest_file, list_new_files, outcome_dict
-from tasks.reports import publish_ingest_report
-from tasks.train import now_utc
+from tasks.steps.ingest import commit_dataset_version, ingest_file, list_new_files
+from tasks.steps.reports import publish_ingest_report
 
 
 @flow(name="ingest-dataset", log_prints=False)
 def ingest_dataset(params: IngestParams) -> dict[str, Any]:
     """Validate each new landing file; accepted ones become the next dataset version."""
-    settings, now = load_settings(), now_utc()
+    settings, now = load_settings(), datetime.now(UTC)
     keys = list_new_files(params.dataset, settings)
     outcomes = [ingest_file(params.dataset, key, settings, now) for key in keys]
     accepted = [o for o in outcomes if o.status == "accepted"]
@@ -31,7 +31,7 @@ def ingest_dataset(params: IngestParams) -> dict[str, Any]:
     )
     result = {
         "dataset": params.dataset,
-        "files": [outcome_dict(o) for o in outcomes],
+        "files": [o.to_dict() for o in outcomes],
         "version": version,
     }
     publish_ingest_report(result)

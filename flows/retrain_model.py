@@ -6,18 +6,20 @@ from dataclasses import asdict
 from typing import Any
 
 from prefect import flow
+from prefect.exceptions import FlowPauseTimeout
+from prefect.flow_runs import pause_flow_run
+from prefect.runtime import deployment
 
-from flows.approval import in_deployment, request_approval
-from flows.automations import recovery_refusal
-from schemas.params import RetrainParams
+from schemas.params import RetrainParams, approval_input_model
 from schemas.settings import load_settings
-from tasks.promote import publish, record_skip, resolve_approval
-from tasks.reports import publish_retrain_report
-from tasks.train import (
+from tasks.steps.publish import publish, record_skip, resolve_approval
+from tasks.steps.reports import publish_retrain_report, retrain_markdown
+from tasks.steps.train import (
     decide,
     evaluate_challenger,
     load_training_frames,
     plan_training,
+    refuse_recovery,
     train_challenger,
 )
 
@@ -33,7 +35,7 @@ def retrain_model(params: RetrainParams) -> dict[str, Any]:
     """
     settings = load_settings()
     plan = plan_training(params.model, params.dataset_version, settings)
-    refusal = recovery_refusal(params.recovery_attempt)
+    refusal = refuse_recovery(params.recovery_attempt, settings)
     if refusal is not None:  # too many crashes in a row: deployments/automations.yaml
         return _reported(asdict(record_skip(plan, refusal, settings)))
     if plan.skip_reason is not None:
@@ -45,11 +47,27 @@ def retrain_model(params: RetrainParams) -> dict[str, Any]:
     evidence = evaluate_challenger(plan, trained, settings)
     decision = decide(evidence, plan)
     result = asdict(publish(plan, trained, evidence, decision, settings))
-    if result["outcome"] == "pending_approval" and in_deployment():
+    if result["outcome"] == "pending_approval" and deployment.id is not None:
         timeout = plan.spec.policy.approval.timeout_minutes
-        answer = request_approval(result, timeout)
+        answer = _request_approval(result, timeout)
         result = asdict(resolve_approval(plan.model, result["version"], answer, settings, timeout))
     return _reported(result)
+
+
+def _request_approval(result: dict[str, Any], timeout_minutes: int) -> dict[str, Any] | None:
+    """Pause with an approve/reject form showing the evidence (a deployed run: a UI resumes it).
+
+    Returns ``{"approve", "approver", "comment"}``, or None when nobody answered in time.
+    """
+    form = approval_input_model().with_initial_data(
+        description=retrain_markdown(result), approve=False, approver=""
+    )
+    try:
+        answer = pause_flow_run(wait_for_input=form, timeout=timeout_minutes * 60)
+    except FlowPauseTimeout:
+        return None
+    fields = answer.model_dump()
+    return {k: fields[k] for k in ("approve", "approver", "comment")}
 
 
 def _reported(result: dict[str, Any]) -> dict[str, Any]:

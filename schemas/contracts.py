@@ -14,8 +14,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from schemas.errors import SpecError
 from schemas.loader import find_spec, load_yaml_model
-from tasks.errors import SpecError
 
 
 class Frozen(BaseModel):
@@ -133,6 +133,10 @@ class DatasetContract(Frozen):
         if self.event_time is None:
             raise SpecError(f"dataset {self.name} has no event_time column: cannot split by time")
         return self.event_time
+
+    def row_keys(self) -> list[str]:
+        """Columns identifying a row: the primary key, or every column when there is none."""
+        return list(self.primary_key) or list(self.columns)
 
     @property
     def max_future_skew(self) -> timedelta:

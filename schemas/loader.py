@@ -14,7 +14,7 @@ from typing import TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from tasks.errors import SpecError
+from schemas.errors import SpecError
 
 SHIPPED_DIR = Path(__file__).resolve().parent
 M = TypeVar("M", bound=BaseModel)

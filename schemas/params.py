@@ -51,6 +51,15 @@ class RetrainParams(BaseModel):
     )
 
 
+class QuickstartParams(BaseModel):
+    """Run the whole loop on generated sample data, day by day."""
+
+    model_config = ConfigDict(extra="forbid", title="Quickstart")
+
+    days: int = Field(default=14, ge=8, le=60, description="Days of sample data.")
+    seed: int = Field(default=7, description="Random seed: same seed, same data.")
+
+
 def approval_input_model() -> type[RunInput]:
     """The form shown in the Prefect UI when a retraining run waits for approval.
 

@@ -1,7 +1,9 @@
 """Runtime configuration from environment variables (DESIGN section 8).
 
-Nothing here is read at import time: call :func:`load_settings` when a command
-or flow starts.
+Every variable the system reads is a field here (``RETRAIN_`` prefix), read once
+when a command or flow starts (:func:`load_settings`); nothing is read at import.
+The standard ``AWS_*`` and ``PREFECT_*`` variables are read by boto3 and Prefect
+themselves.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class Settings(BaseSettings):
-    """Where the registry, the object store and extra specs live."""
+    """Where the registry, the object store, specs and deployments live, and how runs bill."""
 
     model_config = SettingsConfigDict(env_prefix="RETRAIN_", extra="ignore", frozen=True)
 
@@ -27,7 +29,17 @@ class Settings(BaseSettings):
     specs_dir: Path | None = Field(
         default=None, description="Folder searched before the shipped schemas/ for specs."
     )
-
+    deployments_dir: Path = Field(
+        default=Path("deployments"),
+        description="Folder holding prefect.yaml and automations.yaml (relative to the"
+        " working directory, like `prefect deploy --prefect-file`).",
+    )
+    s3_kms_key_id: str | None = Field(
+        default=None, description="Encrypt S3 writes with SSE-KMS and this key (default SSE-S3)."
+    )
+    sqs_queue_url: str | None = Field(
+        default=None, description="Queue `retrain listen` reads S3 notifications from."
+    )
     capacity_type: str = Field(
         default="on-demand", description="spot or on-demand: what training runs are billed as."
     )
@@ -35,7 +47,8 @@ class Settings(BaseSettings):
         default=None, description="Instance type in the price table (default: the table's)."
     )
     prices_file: Path | None = Field(
-        default=None, description="Price table (default: infra/prices.yaml of this checkout)."
+        default=None,
+        description="Price table (default: the dated table shipped as package data).",
     )
 
     @property

@@ -11,8 +11,8 @@ from typing import Any, Literal
 from pydantic import Field, model_validator
 
 from schemas.contracts import Frozen
+from schemas.errors import SpecError
 from schemas.loader import find_spec, load_yaml_model
-from tasks.errors import SpecError
 
 BINARY_METRICS = ("pr_auc", "roc_auc", "log_loss", "brier")
 RANKING_METRICS = ("ndcg@10", "map@10", "recall@10", "coverage@10")

@@ -33,7 +33,7 @@ def prefect_harness() -> Iterator[None]:
 @pytest.fixture
 def retrain_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """A fresh RETRAIN_HOME (SQLite registry + file store) for one test."""
-    from tasks.runtime import close_all
+    from tasks.io.runtime import close_all
 
     home = tmp_path / "home"
     monkeypatch.setenv("RETRAIN_HOME", str(home))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from tasks.errors import SpecError
+from schemas.errors import SpecError
 
 CAPACITY_TYPES = ("spot", "on-demand")
 

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
 
-from tasks.errors import RetrainError
+from schemas.errors import RetrainError
 
 NOTIFICATION_ID = "retrain-landing-arrivals"
 POLICY_SID = "retrain-s3-notifications"

@@ -22,11 +22,10 @@ from urllib.parse import unquote, urlsplit
 
 from botocore.exceptions import BotoCoreError, ClientError, FlexibleChecksumError
 
+from schemas.errors import ImmutableObjectError, IntegrityError, StoreError
 from tasks.core.layout import is_immutable
-from tasks.errors import ImmutableObjectError, IntegrityError, StoreError
 
-KMS_KEY_ENV = "RETRAIN_S3_KMS_KEY_ID"
-_TMP_PREFIX, _TMP_SUFFIX = ".tmp-", ".partial"
+TMP_PREFIX, TMP_SUFFIX = ".tmp-", ".partial"  # a FileStore write in progress
 
 
 @dataclass(frozen=True)
@@ -85,13 +84,13 @@ def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def open_store(url: str) -> ObjectStore:
+def open_store(url: str, kms_key_id: str | None = None) -> ObjectStore:
     """Open the store addressed by ``url``.
 
     Args:
-        url: ``file:///abs/path`` for a local directory or ``s3://bucket[/prefix]``. An S3
-            store encrypts with the KMS key named by ``RETRAIN_S3_KMS_KEY_ID`` when that
-            variable is set now, else with AES256.
+        url: ``file:///abs/path`` for a local directory or ``s3://bucket[/prefix]``.
+        kms_key_id: an S3 store encrypts with this KMS key (``Settings.s3_kms_key_id``)
+            when given, else with AES256.
 
     Raises:
         StoreError: the URL has another scheme or is malformed (the URL is named).
@@ -103,8 +102,7 @@ def open_store(url: str) -> ObjectStore:
     prefix = parts.path.strip("/")
     s3_ok = parts.scheme == "s3" and parts.netloc and not (parts.query or parts.fragment)
     if s3_ok and (not prefix or _valid_key(prefix)):
-        kms = os.environ.get(KMS_KEY_ENV) or None
-        return S3Store(parts.netloc, prefix, kms_key_id=kms)
+        return S3Store(parts.netloc, prefix, kms_key_id=kms_key_id or None)
     raise StoreError(f"unsupported store URL {url!r}: use file:///abs/path or s3://bucket[/prefix]")
 
 
@@ -174,7 +172,7 @@ class FileStore:
         """Write a temp file, fsync, then rename (mutable) or hard-link (immutable) it."""
         path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=_TMP_PREFIX, suffix=_TMP_SUFFIX)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=TMP_PREFIX, suffix=TMP_SUFFIX)
         try:
             with os.fdopen(fd, "wb") as fh:
                 fh.write(data)
@@ -224,7 +222,7 @@ class FileStore:
         found = []
         for dirpath, _dirnames, filenames in os.walk(directory):
             for name in filenames:
-                if name.startswith(_TMP_PREFIX) and name.endswith(_TMP_SUFFIX):
+                if name.startswith(TMP_PREFIX) and name.endswith(TMP_SUFFIX):
                     continue  # a write in progress
                 key = Path(dirpath, name).relative_to(self.root).as_posix()
                 if key.startswith(prefix):

@@ -17,17 +17,13 @@ import pytest
 import yaml
 from pydantic import BaseModel
 
-from flows.deployments import (
-    DeploymentSpec,
-    build_deployments,
-    definitions_path,
-    load_definitions,
-    load_entrypoint_flow,
-)
+from schemas.deployments import DeploymentSpec, definitions_path, load_definitions
+from schemas.errors import SpecError
 from schemas.loader import list_specs
 from schemas.params import IngestParams, RetrainParams
+from schemas.settings import Settings
 from schemas.specs import load_model_spec
-from tasks.errors import SpecError
+from tasks.io.deployments import build_deployments, load_entrypoint_flow
 
 pytestmark = pytest.mark.unit
 
@@ -76,9 +72,10 @@ def parameter_model(entrypoint: str) -> type[BaseModel]:
 # ---------------------------------------------------------------- the file itself
 
 
-def test_default_path_is_the_repository_file() -> None:
-    assert definitions_path() == PREFECT_FILE
-    assert definitions_path(Path("/elsewhere")) == Path("/elsewhere/deployments/prefect.yaml")
+def test_default_path_is_the_deployments_folder_of_the_working_directory() -> None:
+    assert definitions_path(Settings().deployments_dir) == Path("deployments/prefect.yaml")
+    assert definitions_path(Path("/elsewhere")) == Path("/elsewhere/prefect.yaml")
+    assert definitions_path(Settings().deployments_dir).resolve() == PREFECT_FILE  # run from root
 
 
 def test_every_shipped_dataset_and_model_has_its_deployment(

@@ -15,21 +15,17 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
-from flows.automations import (
-    RECOVERY_PARAMS_TEMPLATE,
-    automations_path,
-    build_automations,
-    load_automations,
-    recovery_refusal,
-)
-from flows.deployments import build_deployments, load_definitions
+from schemas.automations import load_automations
+from schemas.deployments import load_definitions
+from schemas.errors import SpecError
 from schemas.params import MAX_RECOVERY_ATTEMPT, RetrainParams
-from tasks.errors import SpecError
+from tasks.io.deployments import RECOVERY_PARAMS_TEMPLATE, build_automations, build_deployments
 
 pytestmark = pytest.mark.unit
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT = ROOT / "deployments" / "prefect.yaml"
+AUTOMATIONS = ROOT / "deployments" / "automations.yaml"
 PRODUCTION = ROOT / "deployments" / "production.yaml"
 JOB_VARIABLES = ROOT / "infra" / "work-pools" / "job-variables.yaml"
 PRICES = ROOT / "infra" / "prices.yaml"
@@ -134,8 +130,8 @@ def test_crash_recovery_reruns_crashed_retraining_through_its_deployment() -> No
     from prefect.events.actions import RunDeployment
     from prefect.events.schemas.automations import EventTrigger
 
-    spec = load_automations().crash_recovery
-    (automation,) = build_automations()
+    spec = load_automations(AUTOMATIONS).crash_recovery
+    (automation,) = build_automations(AUTOMATIONS)
     retrain_flows = {
         s.entrypoint for s in load_definitions(DEFAULT) if s.name.startswith("retrain-")
     }
@@ -188,12 +184,13 @@ def test_the_recovery_template_adds_one_and_keeps_the_other_parameters() -> None
 
 
 def test_the_flow_refuses_a_recovery_beyond_the_max() -> None:
-    limit = load_automations().crash_recovery.max_recoveries
+    spec = load_automations(AUTOMATIONS).crash_recovery
+    limit = spec.max_recoveries
 
-    assert recovery_refusal(0) is None
+    assert spec.refusal(0) is None
     for attempt in range(1, limit + 1):
-        assert recovery_refusal(attempt) is None
-    reason = recovery_refusal(limit + 1)
+        assert spec.refusal(attempt) is None
+    reason = spec.refusal(limit + 1)
     assert reason is not None
     assert reason.startswith(f"crash recovery attempt {limit + 1} refused: max_recoveries is")
 
@@ -206,7 +203,7 @@ def test_recovery_attempt_is_bounded_and_defaults_to_zero() -> None:
 
 
 def test_a_bad_automations_file_names_the_field(tmp_path: Path) -> None:
-    doc = raw(automations_path())
+    doc = raw(AUTOMATIONS)
     doc["crash_recovery"]["max_recoveries"] = MAX_RECOVERY_ATTEMPT
     path = tmp_path / "automations.yaml"
     path.write_text(yaml.safe_dump(doc), encoding="utf-8")

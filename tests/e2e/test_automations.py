@@ -17,7 +17,7 @@ from uuid import UUID
 
 import pytest
 
-from flows.automations import load_automations
+from schemas.automations import load_automations
 from tests.e2e.test_serve import BIN, ROOT, Api, base_env, prefect_api, wait_for
 
 pytestmark = pytest.mark.e2e
@@ -73,9 +73,11 @@ def test_a_crashed_retraining_is_rerun_with_the_same_parameters_up_to_the_max(
 ) -> None:
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
-    from flows.deployments import build_deployment, load_definitions
+    from schemas.deployments import load_definitions
+    from tasks.io.deployments import build_deployment
 
-    limit = load_automations().crash_recovery.max_recoveries
+    deployments = Path(__file__).resolve().parents[2] / "deployments"
+    limit = load_automations(deployments / "automations.yaml").crash_recovery.max_recoveries
     env = {**base_env(tmp_path / "client-home"), "PREFECT_API_URL": prefect_api}
     api = Api(prefect_api)
 
@@ -88,7 +90,8 @@ def test_a_crashed_retraining_is_rerun_with_the_same_parameters_up_to_the_max(
     assert len(named) == 1, named
 
     # 2. the retrain-fraud deployment as `retrain serve` registers it
-    (spec,) = [s for s in load_definitions() if s.name == "retrain-fraud"]
+    specs = load_definitions(deployments / "prefect.yaml")
+    (spec,) = [s for s in specs if s.name == "retrain-fraud"]
     with temporary_settings({PREFECT_API_URL: prefect_api}):
         deployment_id = build_deployment(spec).apply()
     time.sleep(2)  # let the trigger service load the automations
@@ -123,7 +126,7 @@ def test_a_crashed_retraining_is_rerun_with_the_same_parameters_up_to_the_max(
     assert state == "COMPLETED"
 
     from schemas.settings import Settings
-    from tasks.runtime import close_all, runtime
+    from tasks.io.runtime import close_all, runtime
 
     try:
         decisions = runtime(Settings(home=home)).registry.list_decisions("fraud")

@@ -84,7 +84,7 @@ def test_files_uploaded_to_s3_are_ingested_and_train_a_champion(
 
     import boto3
 
-    from tasks.runtime import close_all
+    from tasks.io.runtime import close_all
     from tasks.samples import transaction_files
 
     specs = tmp_path / "specs"

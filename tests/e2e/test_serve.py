@@ -186,8 +186,8 @@ class Landing:
 
     def drop(self, day: dt.date, files: dict[str, bytes]) -> list[dict[str, Any]]:
         """Write one day's files; returns their arrival events (payload: uri, size, etag)."""
-        from tasks.runtime import runtime
-        from tasks.samples import write_landing
+        from tasks.io.landing import write_landing
+        from tasks.io.runtime import runtime
 
         settings = self.settings()
         store = runtime(settings).store
@@ -210,7 +210,7 @@ class Landing:
         return Settings(home=self.home, specs_dir=self.specs)
 
     def registry(self) -> Any:
-        from tasks.runtime import runtime
+        from tasks.io.runtime import runtime
 
         return runtime(self.settings()).registry
 
@@ -238,7 +238,7 @@ def settled(api: Api, ingest_runs: int) -> list[dict[str, Any]] | None:
 def test_arrival_events_ingest_then_retrain_and_a_repeated_event_trains_once(
     tmp_path: Path, prefect_api: str
 ) -> None:
-    from tasks.runtime import close_all
+    from tasks.io.runtime import close_all
     from tasks.samples import transaction_files
 
     specs = tmp_path / "specs"

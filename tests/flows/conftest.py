@@ -87,7 +87,7 @@ class Sample:
     def land(self, days: list[dt.date]) -> list[str]:
         """Write the files of ``days`` as a producer would (environment's settings)."""
         from schemas.settings import load_settings
-        from tasks.samples import write_landing
+        from tasks.io.landing import write_landing
 
         settings = load_settings()
         return [
@@ -136,10 +136,10 @@ def env(
     The training code version is pinned for the test so that a concurrent edit of
     tasks/ cannot change the training key between two runs of one test.
     """
-    import tasks.train
+    import tasks.steps.train
 
     monkeypatch.setenv("RETRAIN_SPECS_DIR", str(specs_dir))
-    monkeypatch.setattr(tasks.train, "code_version", lambda: pinned_code_version, raising=False)
+    monkeypatch.setattr(tasks.steps.train, "code_version", lambda: pinned_code_version)
     return retrain_home
 
 
@@ -179,7 +179,7 @@ def store_root(env: Path) -> Path:
 def registry(env: Path) -> Any:
     """The registry of the test's RETRAIN_HOME."""
     from schemas.settings import load_settings
-    from tasks.runtime import runtime
+    from tasks.io.runtime import runtime
 
     return runtime(load_settings()).registry
 

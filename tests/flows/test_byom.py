@@ -68,7 +68,7 @@ def test_new_dataset_and_model_from_yaml_only(
     from schemas.loader import list_specs
     from schemas.params import IngestParams, RetrainParams
     from schemas.settings import load_settings
-    from tasks.runtime import runtime
+    from tasks.io.runtime import runtime
 
     specs = tmp_path / "specs"
     (specs / "datasets").mkdir(parents=True)

@@ -54,7 +54,7 @@ def check_partitions(store_root: Path, manifest: dict[str, Any]) -> None:
 def test_ingestion_turns_new_files_into_one_dataset_version(
     env: Path, store_root: Path, sample: Sample, ingest: Run, registry: Any
 ) -> None:
-    from tasks.core.manifests import from_parquet
+    from tasks.core.ingest.manifests import from_parquet
 
     days = sample.days[:3]
     uris = sample.land(days)
@@ -151,7 +151,7 @@ def test_bad_files_are_quarantined_and_never_reach_a_dataset_version(
     bad_day_files: tuple[dt.date, dict[str, bytes]],
 ) -> None:
     from schemas.settings import load_settings
-    from tasks.samples import write_landing
+    from tasks.io.landing import write_landing
 
     day, files = bad_day_files
     write_landing(load_settings(), "transactions", day, files)
@@ -202,7 +202,7 @@ def test_the_same_file_landing_twice_under_another_name_adds_no_rows(
     env: Path, store_root: Path, sample: Sample, ingest: Run, registry: Any
 ) -> None:
     from schemas.settings import load_settings
-    from tasks.samples import write_landing
+    from tasks.io.landing import write_landing
 
     day = sample.days[0]
     body = sample.files[day][f"transactions-{day}.csv"]
@@ -223,8 +223,8 @@ def test_quarantine_keeps_every_bad_file_even_when_names_repeat(
     env: Path, store_root: Path, ingest: Run, registry: Any, bad_day_files: Any
 ) -> None:
     from schemas.settings import load_settings
-    from tasks.runtime import runtime
-    from tasks.samples import write_landing
+    from tasks.io.landing import write_landing
+    from tasks.io.runtime import runtime
 
     day, files = bad_day_files
     first = files[f"transactions-{day}-negative_amount.csv"]
@@ -389,7 +389,7 @@ def test_same_dataset_version_trains_a_byte_identical_model_in_another_home(
 @pytest.fixture
 def failing_promotion(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Make the registry's promote raise (as a dropped database connection would)."""
-    from tasks.errors import RegistryError
+    from schemas.errors import RegistryError
 
     calls: list[str] = []
 

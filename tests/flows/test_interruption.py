@@ -94,8 +94,9 @@ def _kill_group(pid: int) -> None:
 
 def test_interrupted_training_resumes_to_the_same_model(tmp_path: Path) -> None:
     from schemas.settings import Settings
-    from tasks.runtime import close_all
-    from tasks.samples import sample_files, write_landing
+    from tasks.io.landing import write_landing
+    from tasks.io.runtime import close_all
+    from tasks.samples import sample_files
 
     specs = _spec_dir(tmp_path / "specs")
     a, b = tmp_path / "a", tmp_path / "b"

@@ -266,7 +266,7 @@ def test_dockerignore_keeps_local_state_caches_and_credentials_out() -> None:
         "secrets/id_rsa.pem",
     ):
         assert ignored(path), path
-    for path in ("requirements.lock", "pyproject.toml", "flows/cli.py", "infra/prices.yaml"):
+    for path in ("requirements.lock", "pyproject.toml", "flows/cli/app.py", "schemas/prices.yaml"):
         assert not ignored(path), path
 
 
@@ -280,4 +280,4 @@ def test_the_image_holds_every_deployment_entrypoint(dockerfile) -> None:
     for entrypoint in entrypoints:
         assert entrypoint.split("/")[0] in runtime_sources, entrypoint
         assert (ROOT / entrypoint).is_file(), entrypoint
-    assert {"deployments", "infra/prices.yaml"} <= set(copy_sources([stages[-1]]))
+    assert {"deployments", "schemas"} <= set(copy_sources([stages[-1]]))

@@ -11,9 +11,9 @@ import pytest
 import yaml
 
 from schemas.contracts import ColumnType, DatasetContract, load_contract
+from schemas.errors import SpecError
 from schemas.loader import SHIPPED_DIR, list_specs, spec_hash
 from schemas.specs import GateMode, LightGBM, ModelSpec, Task, load_model_spec, metric_direction
-from tasks.errors import SpecError
 
 pytestmark = pytest.mark.unit
 

@@ -353,8 +353,8 @@ def test_a_missing_queue_is_a_one_line_error(
 
 @pytest.fixture
 def watcher(settings: Any) -> Any:
+    from tasks.io.arrivals import FolderWatcher, landing_prefixes
     from tasks.io.stores import open_store
-    from tasks.listen import FolderWatcher, landing_prefixes
 
     store = open_store(settings.object_store_url)
     return FolderWatcher(store, landing_prefixes(settings.specs_dir), interval_s=0.1)
@@ -429,7 +429,7 @@ def test_watcher_retries_a_file_whose_emit_failed(retrain_home: Path, watcher: A
 def test_listen_once_on_a_local_store_emits_for_the_landing_files(
     settings: Any, emitted: Emitted
 ) -> None:
-    from tasks.samples import write_landing
+    from tasks.io.landing import write_landing
 
     uris = write_landing(settings, "transactions", dt.date(2026, 10, 1), {"t.csv": b"a\n"})
     write_landing(settings, "users", dt.date(2026, 10, 1), {"u.csv": b"b\n"})
@@ -443,7 +443,7 @@ def test_listen_once_on_a_local_store_emits_for_the_landing_files(
 
 def test_listen_loop_stops_only_when_asked(retrain_home: Path, watcher: Any) -> None:
     """Without --once the watcher sleeps ``interval`` between scans and keeps going."""
-    from tasks.listen import listen
+    from tasks.io.arrivals import listen
 
     naps: list[float] = []
 

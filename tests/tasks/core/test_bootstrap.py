@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from tasks.core.bootstrap import paired_bootstrap
-from tasks.core.metrics import average_precision, brier, log_loss, roc_auc
+from tasks.core.gate.bootstrap import paired_bootstrap
+from tasks.core.gate.metrics import average_precision, brier, log_loss, roc_auc
 
 pytestmark = pytest.mark.unit
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from schemas.errors import SpecError
 from tasks.core.costs import PriceTable, run_cost, summarize_runs
-from tasks.errors import SpecError
 
 TABLE = {
     "default_instance_type": "m6i.large",

@@ -17,8 +17,8 @@ from schemas.specs import (
     RobustnessGuard,
     SliceGuard,
 )
-from tasks.core.bootstrap import Interval
-from tasks.core.decision import (
+from tasks.core.gate.bootstrap import Interval
+from tasks.core.gate.decision import (
     Decision,
     Evidence,
     Outcome,

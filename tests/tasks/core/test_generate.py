@@ -12,7 +12,7 @@ import pytest
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.metrics import average_precision_score
 
-from tasks.core.generate import (
+from tasks.samples import (
     CATEGORIES,
     CHANNELS,
     CORRUPTION_KINDS,

@@ -13,7 +13,7 @@ from sklearn.metrics import (
 )
 from sklearn.metrics import log_loss as sk_log_loss
 
-from tasks.core.metrics import (
+from tasks.core.gate.metrics import (
     average_precision,
     binary_metrics,
     brier,

@@ -8,7 +8,7 @@ from urllib.parse import quote_plus
 
 import pytest
 
-from tasks.core.notifications import (
+from tasks.core.ingest.arrivals import (
     Arrival,
     ObjectCreated,
     changed_keys,

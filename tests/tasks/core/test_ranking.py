@@ -10,11 +10,11 @@ import pandas as pd
 import pytest
 
 from schemas.specs import load_model_spec
-from tasks.core import generate
-from tasks.core.bootstrap import paired_bootstrap
-from tasks.core.ranking import build_window
-from tasks.core.ranking_metrics import Truth, coverage, per_user_metrics, top_k, weighted_mean
-from tasks.core.ranking_pipeline import prepare_ranking
+from tasks import samples as generate
+from tasks.core.gate.bootstrap import paired_bootstrap
+from tasks.core.gate.ranking_metrics import coverage, per_user_metrics, top_k, weighted_mean
+from tasks.core.train.candidates import Truth, build_window
+from tasks.core.train.ranking import prepare_ranking
 
 
 def test_metrics_match_hand_computed_values() -> None:

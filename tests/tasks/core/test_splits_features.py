@@ -10,8 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from schemas.errors import SpecError
 from schemas.specs import Features, Split
-from tasks.core.features import (
+from tasks.core.train.features import (
     Built,
     Encoding,
     age_bands,
@@ -20,9 +21,8 @@ from tasks.core.features import (
     fit_encoding,
     transaction_behaviour,
 )
-from tasks.core.generate import generate_transactions
-from tasks.core.splits import Windows, compute_windows, split_masks
-from tasks.errors import SpecError
+from tasks.core.train.splits import Windows, compute_windows, split_masks
+from tasks.samples import generate_transactions
 
 pytestmark = pytest.mark.unit
 

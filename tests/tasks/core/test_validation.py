@@ -19,20 +19,20 @@ import pandas as pd
 import pytest
 
 from schemas.contracts import DatasetContract, load_contract
-from tasks.core.generate import (
-    CORRUPTION_KINDS,
-    corrupt_transactions,
-    generate_transactions,
-    to_csv_bytes,
-)
-from tasks.core.manifests import (
+from tasks.core.ingest.manifests import (
     build_manifest,
     from_parquet,
     latest_event_time,
     manifest_bytes,
     plan_partitions,
 )
-from tasks.core.validation import ValidationReport, validate_file
+from tasks.core.ingest.validation import ValidationReport, validate_file
+from tasks.samples import (
+    CORRUPTION_KINDS,
+    corrupt_transactions,
+    generate_transactions,
+    to_csv_bytes,
+)
 
 pytestmark = pytest.mark.unit
 

@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 
 from schemas.contracts import load_contract
-from tasks.core import generate
-from tasks.core.validation import ValidationReport, validate_file
+from tasks import samples as generate
+from tasks.core.ingest.validation import ValidationReport, validate_file
 
 NOW = dt.datetime(2026, 3, 10, tzinfo=dt.UTC)
 EXPECTED = {  # kind -> (failing check, column named)

@@ -22,8 +22,7 @@ import pytest
 from sqlalchemy import Engine, create_engine, inspect, text
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
-from tasks.errors import LostRaceError, RegistryError
-from tasks.io import registry_queries
+from schemas.errors import LostRaceError, RegistryError
 from tasks.io.registry import (
     AlreadyRegisteredError,
     LedgerEntry,
@@ -31,6 +30,7 @@ from tasks.io.registry import (
     NewModelVersion,
     Registry,
 )
+from tasks.io.registry import models as registry_models
 
 ROOT = Path(__file__).resolve().parents[3]
 PG_HOST, PG_PORT = "127.0.0.1", 5432
@@ -482,7 +482,7 @@ def test_promote_retries_serialization_failures(
     registry: Registry, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _register(registry, "fraud", 2)
-    real = registry_queries.swap_champion
+    real = registry_models.swap_champion
     failures = iter([True, True])
 
     def fails_twice(conn: Any, entry: dict[str, Any]) -> LedgerEntry:
@@ -493,9 +493,9 @@ def test_promote_retries_serialization_failures(
     def always_fails(conn: Any, entry: dict[str, Any]) -> LedgerEntry:
         raise _serialization_failure()
 
-    monkeypatch.setattr(registry_queries, "swap_champion", fails_twice)
+    monkeypatch.setattr(registry_models, "swap_champion", fails_twice)
     assert registry.promote("fraud", "v1", None, "ci", "first").to_version == "v1"
-    monkeypatch.setattr(registry_queries, "swap_champion", always_fails)
+    monkeypatch.setattr(registry_models, "swap_champion", always_fails)
     with pytest.raises(RegistryError, match="gave up after 5 tries") as caught:
         registry.promote("fraud", "v2", "v1", "ci", "second")
     assert not isinstance(caught.value, LostRaceError)

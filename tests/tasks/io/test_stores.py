@@ -18,7 +18,7 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from tasks.errors import ImmutableObjectError, IntegrityError, StoreError
+from schemas.errors import ImmutableObjectError, IntegrityError, StoreError
 from tasks.io.stores import FileStore, ObjectStore, S3Store, open_store, sha256_hex
 
 CURATED = "curated/transactions/date=2026-01-01/abc.parquet"
@@ -320,14 +320,17 @@ def test_s3_put_requests_encryption_and_checksum(s3: str, request: pytest.Fixtur
 
 
 @pytest.mark.integration
-def test_s3_kms_key_from_env_is_requested(
+def test_s3_kms_key_from_settings_is_requested(
     aws_env: None, moto_endpoint: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from schemas.settings import load_settings
+
     monkeypatch.setenv("AWS_ENDPOINT_URL", moto_endpoint)
     monkeypatch.setenv("RETRAIN_S3_KMS_KEY_ID", "alias/retrain")
     client = boto3.client("s3")
     client.create_bucket(Bucket="kms-bucket")
-    open_store("s3://kms-bucket").put_bytes(LANDING, b"secret")
+    settings = load_settings()
+    open_store("s3://kms-bucket", settings.s3_kms_key_id).put_bytes(LANDING, b"secret")
     head = client.head_object(Bucket="kms-bucket", Key=LANDING)
     assert head["ServerSideEncryption"] == "aws:kms"
     assert head["SSEKMSKeyId"].endswith("alias/retrain")

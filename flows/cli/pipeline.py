@@ -1,0 +1,137 @@
+"""Commands that run the pipeline: sample data, ingest, train, approve, quickstart."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict
+from typing import Annotated
+
+import typer
+
+from flows.cli import render
+from flows.cli.app import JsonOpt, app, data_app, emit, quiet_prefect, settings
+
+
+@data_app.command("generate")
+def data_generate(
+    dataset: Annotated[str, typer.Argument(help="transactions, interactions, items or users.")],
+    days: Annotated[int, typer.Option(min=1, max=366, help="Number of daily files.")] = 14,
+    start: Annotated[
+        dt.datetime, typer.Option(formats=["%Y-%m-%d"], help="First day.")
+    ] = dt.datetime(2026, 10, 1),
+    seed: Annotated[int, typer.Option(help="Random seed: same seed, same files.")] = 7,
+    rows_per_day: Annotated[
+        int | None, typer.Option(min=10, max=1_000_000, help="Rows per daily file.")
+    ] = None,
+    drift_day: Annotated[
+        int | None, typer.Option(help="0-based day from which the data drifts.")
+    ] = None,
+    corrupt: Annotated[
+        str | None, typer.Option(help="Also write one bad file of this kind.")
+    ] = None,
+    corrupt_day: Annotated[
+        int | None, typer.Option(help="0-based day of the bad file (default last).")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Write realistic daily landing files (landing/DATASET/YYYY-MM-DD/...)."""
+    from tasks.steps.samples import corruption_kinds, land_sample_files
+
+    kinds = corruption_kinds(dataset)
+    if corrupt is not None and corrupt not in kinds:
+        raise typer.BadParameter(f"unknown kind {corrupt!r} for {dataset}: use {', '.join(kinds)}")
+    uris = land_sample_files.fn(
+        dataset, days, start.date(), seed, settings(), rows_per_day, drift_day, corrupt, corrupt_day
+    )
+    emit(
+        {"dataset": dataset, "files": uris},
+        as_json,
+        f"wrote {len(uris)} file(s): {uris[0]} ... {uris[-1]}",
+    )
+
+
+@app.command()
+def ingest(
+    dataset: Annotated[str, typer.Argument(help="Dataset contract name, e.g. transactions.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Validate new landing files into a new dataset version; quarantine bad ones.
+
+    Files already ingested (same URI and sha256) are skipped, so re-running is safe.
+    """
+    from flows.ingest_dataset import ingest_dataset
+    from schemas.contracts import load_contract
+    from schemas.params import IngestParams
+
+    load_contract(dataset, settings().specs_dir)
+    result = ingest_dataset(IngestParams(dataset=dataset))
+    emit(result, as_json, render.ingest_text(result))
+
+
+@app.command()
+def train(
+    model: Annotated[str, typer.Argument(help="Model spec name, e.g. fraud.")],
+    dataset_version: Annotated[
+        str | None, typer.Option(help="Train on this version (default latest).")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Retrain MODEL, compare it with the champion on the same holdout, decide, and promote."""
+    from flows.retrain_model import retrain_model
+    from schemas.params import RetrainParams
+    from schemas.specs import load_model_spec
+
+    load_model_spec(model, settings().specs_dir)
+    result = retrain_model(RetrainParams(model=model, dataset_version=dataset_version))
+    emit(result, as_json, render.train_text(result))
+
+
+@app.command()
+def approve(
+    model: Annotated[str, typer.Argument()],
+    version: Annotated[str, typer.Argument(help="The version waiting for approval.")],
+    by: Annotated[str, typer.Option("--by", help="Who answers (kept in the ledger).")],
+    reject: Annotated[bool, typer.Option("--reject", help="Reject instead of approve.")] = False,
+    comment: Annotated[str, typer.Option(help="Why (kept in the ledger).")] = "",
+    as_json: JsonOpt = False,
+) -> None:
+    """Approve (promote) or reject a version whose policy requires approval."""
+    from tasks.steps.publish import resolve_approval
+
+    answer = {"approve": not reject, "approver": by, "comment": comment}
+    result = asdict(resolve_approval.fn(model, version, answer, settings()))
+    emit(result, as_json, render.train_text(result))
+
+
+@app.command()
+def quickstart(
+    days: Annotated[int, typer.Option(min=8, max=60, help="Days of sample data.")] = 14,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 7,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Show Prefect's task logs.")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Run the whole loop on sample data: ingest, validate, retrain, gate, promote.
+
+    Generates DAYS of transactions and interactions (plus item and user
+    snapshots) with one bad file and a drift per model, then runs ingestion
+    and retraining day by day for fraud and recs, one line per day and model.
+    """
+    from flows.quickstart import quickstart as run_quickstart
+    from schemas.params import QuickstartParams
+    from tasks.steps.samples import PIPELINES
+
+    if not verbose:
+        quiet_prefect()
+    current = settings()
+    if not as_json:
+        models = [p.model for p in PIPELINES]
+        store, registry = current.object_store_url, current.registry_url
+        typer.echo(render.quickstart_header(days, seed, models, store, registry))
+    on_step = None if as_json else (lambda step: typer.echo(render.quickstart_step(step)))
+    summary = run_quickstart(QuickstartParams(days=days, seed=seed), on_step)
+    if as_json:
+        emit(summary, True, "")
+    else:
+        typer.echo(render.quickstart_closing(summary["champions"]))

@@ -1,0 +1,196 @@
+"""What the CLI prints: registry data (``tasks/io/catalog.py``) shaped as text for people."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4f}"
+    return "-" if value is None else str(value)
+
+
+def table(rows: list[dict[str, Any]], columns: list[str]) -> str:
+    """A plain aligned text table of ``columns`` (missing cells show '-')."""
+    if not rows:
+        return "(none)"
+    cells = [[_fmt(r.get(c)) for c in columns] for r in rows]
+    widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(columns)]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True))]
+    lines += ["  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)) for row in cells]
+    return "\n".join(lines)
+
+
+def ingest_text(result: dict[str, Any]) -> str:
+    files = result["files"]
+    lines = [f"{result['dataset']}: {len(files)} new file(s)"]
+    for f in files:
+        extra = f" ({f['rows']} rows)" if f["status"] == "accepted" else ""
+        why = f": {f['reasons']}" if f["reasons"] else ""
+        lines.append(f"  {f['status']:<11} {f['key']}{extra}{why}")
+    version = result["version"]
+    lines.append(
+        f"  dataset version: {version['version']} ({version['rows']} rows)"
+        if version
+        else "  dataset version: unchanged"
+    )
+    return "\n".join(lines)
+
+
+def gate_text(result: dict[str, Any]) -> str:
+    """'challenger vX pr_auc 0.51 vs champion vY 0.49, diff +0.02 [-0.01, +0.05]' or the skip."""
+    metrics, champ, iv = (
+        result.get("metrics") or {},
+        result.get("champion_metrics"),
+        result.get("interval"),
+    )
+    if not metrics:
+        return "no challenger"
+    primary = next(iter(k for k in ("pr_auc", "ndcg@10") if k in metrics), next(iter(metrics)))
+    text = f"challenger {result['version']} {primary} {_fmt(metrics[primary])}"
+    if champ and iv:
+        text += (
+            f" vs champion {result['previous_champion']} {_fmt(champ.get(primary))},"
+            f" diff {iv['estimate']:+.4f} [{iv['low']:+.4f}, {iv['high']:+.4f}]"
+        )
+    return text
+
+
+def train_text(result: dict[str, Any]) -> str:
+    lines = [f"{result['model']}: {result['outcome']} - {gate_text(result)}"]
+    lines += [f"  reason: {r}" for r in result["reasons"]]
+    lines.append(f"  champion: {result['champion'] or 'none'}")
+    return "\n".join(lines)
+
+
+def champion_text(data: dict[str, Any]) -> str:
+    metrics = ", ".join(f"{k} {_fmt(v)}" for k, v in data["metrics"].items())
+    datasets = ", ".join(f"{d}@{v}" for d, v in data["dataset_version"].items())
+    return (
+        f"{data['model']} champion {data['version']} (promoted {data['promoted_at']})\n"
+        f"  trained on: {datasets}\n  metrics:    {metrics}\n"
+        f"  model:      {data['artifact_uri']}\n  sha256:     {data['sha256']}\n"
+        f"  card:       {data['card_uri']}"
+    )
+
+
+def history_text(data: dict[str, Any]) -> str:
+    lines = [f"{data['model']} promotion ledger:"]
+    lines += [
+        f"  {e['created_at']:%Y-%m-%d %H:%M:%S} {e['action']:<8} {e['from_version'] or '-'} -> "
+        f"{e['to_version']}  by {e['actor']}: {e['reason']}"
+        for e in data["ledger"]
+    ] or ["  (empty)"]
+    lines.append("decisions:")
+    lines += [
+        f"  {d['created_at']:%Y-%m-%d %H:%M:%S} {d['version'] or '-':<5} {d['outcome']:<16} "
+        f"{'; '.join(d['reasons'])}"
+        for d in data["decisions"]
+    ] or ["  (none)"]
+    return "\n".join(lines)
+
+
+def datasets_text(data: dict[str, Any]) -> str:
+    text = table(
+        data["versions"], ["version", "parent_version", "rows", "partitions", "created_at"]
+    )
+    lines = [f"{data['dataset']} versions:", text, "quarantined files:"]
+    lines += [
+        f"  {f['uri']}: {', '.join(f['details']['reasons'])}" for f in data["quarantined"]
+    ] or ["  (none)"]
+    return "\n".join(lines)
+
+
+def verify_text(data: dict[str, Any]) -> str:
+    lines = []
+    for c in data["versions"]:
+        status = "ok" if c["ok"] else "FAILED"
+        lines.append(
+            f"{data['model']} {c['version']}: {status}"
+            + ("" if c["ok"] else f" ({'; '.join(c['problems'])})")
+        )
+    pointer = data["champion_pointer"]
+    lines.append(f"champion.json: {pointer['version'] if pointer else 'no champion'}")
+    return "\n".join(lines)
+
+
+def cost_text(data: dict[str, Any]) -> str:
+    scope = data["model"] or "all models"
+    since = f" since {data['since']}" if data["since"] else ""
+    per = data["cost_per_promotion_usd"]
+    lines = [
+        f"{scope}{since}: {data['runs']} training run(s) {data['by_status']}",
+        f"  spent:              ${data['spend_usd']:.4f}",
+        f"  on-demand would be: ${data['on_demand_usd']:.4f}",
+        f"  saved:              ${data['savings_usd']:.4f}",
+        f"  promotions:         {data['promotions']}"
+        + (f" (${per:.4f} each)" if per is not None else ""),
+    ]
+    return "\n".join(lines)
+
+
+def quickstart_header(days: int, seed: int, models: list[str], store: str, registry: str) -> str:
+    """The quickstart's first lines: what it runs and where its state goes (no password)."""
+    return (
+        f"retrain quickstart: {days} days of sample data for {', '.join(models)} (seed {seed})\n"
+        f"  store:    {store}\n  registry: {_safe(registry)}"
+    )
+
+
+def quickstart_step(step: dict[str, Any]) -> str:
+    """One line per model for a quickstart step, with its quarantined files and reasons."""
+    days = step["days"]
+    label = days[0] if len(days) == 1 else f"{days[0]}..{days[-1][-2:]}"
+    models = [m for m in step if m != "days"]
+    lines = [
+        _quickstart_line(
+            label if i == 0 else "", model, step[model]["ingest"], step[model]["train"]
+        )
+        for i, model in enumerate(models)
+    ]
+    return "\n".join(lines)
+
+
+def _quickstart_line(
+    label: str, model: str, ingested: dict[str, Any], trained: dict[str, Any]
+) -> str:
+    files = ingested["files"]
+    ok = sum(f["status"] == "accepted" for f in files)
+    bad = [f for f in files if f["status"] == "quarantined"]
+    version = ingested["version"]
+    data = f"{ingested['dataset']}: {ok} ok, {len(bad)} quarantined -> " + (
+        f"{version['version']} ({version['rows']:,} rows)" if version else "no new version"
+    )
+    line = f"[{label:<16}] {data:<52} | {model}: {trained['outcome']}"
+    if trained["outcome"] != "skipped":
+        line += f" - {gate_text(trained)}"
+    details = [f"{'':19}quarantined {f['key'].rsplit('/', 1)[-1]}: {f['reasons']}" for f in bad]
+    if trained["outcome"] != "promoted":
+        details += [f"{'':19}{model} {trained['outcome']}: {r}" for r in trained["reasons"]]
+    return "\n".join([line, *details])
+
+
+def quickstart_closing(champions: dict[str, dict[str, Any] | None]) -> str:
+    """Each champion with its metrics (the ranker's next to its baseline) and artifacts."""
+    lines = [""]
+    for model, champion in champions.items():
+        if champion is None:
+            lines.append(f"{model}: no champion was promoted")
+            continue
+        metrics = {k: v for k, v in champion["metrics"].items() if isinstance(v, float)}
+        shown = ", ".join(f"{k} {v:.4f}" for k, v in metrics.items())
+        lines.append(f"{model} champion {champion['version']}: {shown}")
+        base = champion["metrics"].get("baseline_popularity")
+        if base:
+            lines.append(
+                "  popularity baseline: " + ", ".join(f"{k} {v:.4f}" for k, v in base.items())
+            )
+        lines += [f"  model: {champion['artifact_uri']}", f"  card:  {champion['card_uri']}"]
+    lines.append("next: retrain champion fraud | retrain history recs | retrain verify fraud")
+    return "\n".join(lines)
+
+
+def _safe(url: str) -> str:
+    head, sep, tail = url.rpartition("@")
+    return f"{head.split('//')[0]}//***@{tail}" if sep else url

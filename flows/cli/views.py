@@ -1,0 +1,99 @@
+"""Commands that show or repair what the registry holds: champion, models, history,
+datasets, verify, rollback, cost."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+import typer
+
+from flows.cli import render
+from flows.cli.app import JsonOpt, app, emit, settings
+
+
+@app.command()
+def champion(model: Annotated[str, typer.Argument()], as_json: JsonOpt = False) -> None:
+    """Show the current champion of MODEL and where its artifacts are."""
+    from schemas.errors import RetrainError
+    from tasks.io import catalog
+
+    data = catalog.champion_data(settings(), model)
+    if data is None:
+        raise RetrainError(f"model {model} has no champion yet (run: retrain train {model})")
+    emit(data, as_json, render.champion_text(data))
+
+
+@app.command()
+def models(model: Annotated[str, typer.Argument()], as_json: JsonOpt = False) -> None:
+    """List every registered version of MODEL, newest first."""
+    from tasks.io import catalog
+
+    rows = catalog.models_data(settings(), model)
+    columns = ["version", "status", "datasets", "pr_auc", "ndcg@10", "created_at"]
+    emit(rows, as_json, render.table(rows, columns))
+
+
+@app.command()
+def history(model: Annotated[str, typer.Argument()], as_json: JsonOpt = False) -> None:
+    """The promotion ledger and the decisions of MODEL, oldest first."""
+    from tasks.io import catalog
+
+    data = catalog.history_data(settings(), model)
+    emit(data, as_json, render.history_text(data))
+
+
+@app.command()
+def datasets(dataset: Annotated[str, typer.Argument()], as_json: JsonOpt = False) -> None:
+    """List the versions of DATASET and its quarantined files."""
+    from tasks.io import catalog
+
+    data = catalog.datasets_data(settings(), dataset)
+    emit(data, as_json, render.datasets_text(data))
+
+
+@app.command()
+def verify(
+    model: Annotated[str, typer.Argument()],
+    version: Annotated[str | None, typer.Argument(help="Default: every version.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Check every artifact's sha256 against the registry and repair a lagging champion.json."""
+    from tasks.steps.maintenance import verify_model
+
+    data = verify_model.fn(model, version, settings())
+    emit(data, as_json, render.verify_text(data))
+    if not data["ok"]:
+        raise typer.Exit(1)
+
+
+@app.command()
+def rollback(
+    model: Annotated[str, typer.Argument()],
+    to: Annotated[
+        str | None,
+        typer.Option("--to", help="Version to restore (default: the previous champion)."),
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Make an earlier version champion again (a new ledger entry, never an edit)."""
+    from tasks.steps.maintenance import rollback_champion
+
+    data = rollback_champion.fn(model, to, "retrain CLI", "manual rollback", settings())
+    text = f"{model}: champion {data['from_version']} -> {data['to_version']} (rollback)"
+    emit(data, as_json, text)
+
+
+@app.command()
+def cost(
+    model: Annotated[str | None, typer.Argument(help="Default: every model.")] = None,
+    since: Annotated[
+        dt.datetime | None, typer.Option(formats=["%Y-%m-%d"], help="Only runs from this day.")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Training spend, what on-demand would have cost, savings and cost per promotion."""
+    from tasks.io import catalog
+
+    data = catalog.cost_data(settings(), model, since.date().isoformat() if since else None)
+    emit(data, as_json, render.cost_text(data))

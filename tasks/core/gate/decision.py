@@ -1,0 +1,203 @@
+"""The promotion decision: one pure function from evidence and policy to an outcome.
+
+Nothing here measures or writes anything: the evidence is gathered elsewhere
+(``tasks/core/evaluation.py``) and the outcome is acted on elsewhere.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from schemas.specs import GateMode, Policy, metric_direction
+from tasks.core.gate.bootstrap import Interval
+
+
+class Outcome(StrEnum):
+    PROMOTED = "promoted"
+    REJECTED = "rejected"
+    PENDING_APPROVAL = "pending_approval"
+    SKIPPED = "skipped"
+
+
+@dataclass(frozen=True)
+class SliceMetric:
+    """One metric on one slice of the holdout, for both models."""
+
+    metric: str
+    column: str
+    value: str
+    size: int
+    challenger: float
+    champion: float | None = None
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """Everything measured about a challenger (and the champion on the same rows)."""
+
+    primary_metric: str
+    challenger: dict[str, float]
+    fingerprint: str
+    champion: dict[str, float] | None = None
+    interval: Interval | None = None
+    slices: list[SliceMetric] = field(default_factory=list)
+    calibration_error: float | None = None
+    latency_p99_ms: float | None = None
+    model_bytes: int | None = None
+    robustness_shift: float | None = None
+    baseline: dict[str, float] | None = None  # ranking: the popularity baseline, same metrics
+    info: dict[str, Any] = field(default_factory=dict)  # e.g. candidate recall
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    passed: bool
+    detail: str
+
+
+@dataclass(frozen=True)
+class Decision:
+    outcome: Outcome
+    reasons: list[str]
+    checks: list[Check] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "outcome": self.outcome.value,
+            "reasons": self.reasons,
+            "checks": [asdict(c) for c in self.checks],
+        }
+
+
+def skip(reason: str) -> Decision:
+    """A decision not to train: nothing new to learn from, or not enough data."""
+    return Decision(Outcome.SKIPPED, [reason])
+
+
+def decide_promotion(evidence: Evidence, policy: Policy) -> Decision:
+    """Decide whether the challenger replaces the champion.
+
+    Floors always apply. With a champion, the paired interval of the primary
+    metric must clear the gate (non-inferiority: lower bound above -margin;
+    superiority: lower bound above +margin), and no guard may fail.
+    Every failed check is named in the reasons.
+    """
+    checks = _floor_checks(evidence, policy)
+    if evidence.champion is not None:
+        checks.append(_gate_check(evidence, policy))
+        checks += _slice_checks(evidence, policy)
+    checks += _guard_checks(evidence, policy)
+    failed = [c for c in checks if not c.passed]
+    if failed:
+        return Decision(Outcome.REJECTED, [f"{c.name}: {c.detail}" for c in failed], checks)
+    if evidence.champion is None:
+        reasons = ["no champion yet: every floor and guard passed"]
+    else:
+        reasons = [next(c.detail for c in checks if c.name == "gate")]
+    if policy.approval.required:
+        return Decision(Outcome.PENDING_APPROVAL, [*reasons, "policy requires approval"], checks)
+    return Decision(Outcome.PROMOTED, reasons, checks)
+
+
+def _better_or_equal(metric: str, value: float, bound: float) -> bool:
+    return value >= bound if metric_direction(metric) > 0 else value <= bound
+
+
+def _floor_checks(evidence: Evidence, policy: Policy) -> list[Check]:
+    checks = []
+    for metric, floor in policy.floors.items():
+        value = evidence.challenger.get(metric, math.nan)
+        ok = math.isfinite(value) and _better_or_equal(metric, value, floor)
+        sign = ">=" if metric_direction(metric) > 0 else "<="
+        checks.append(Check(f"floor {metric}", ok, f"{value:.4f} (needs {sign} {floor})"))
+    return checks
+
+
+def _gate_check(evidence: Evidence, policy: Policy) -> Check:
+    metric, iv = policy.primary_metric, evidence.interval
+    if iv is None or not (math.isfinite(iv.low) and math.isfinite(iv.high)):
+        return Check("gate", False, f"{metric} difference has no defined interval (empty holdout?)")
+    direction = metric_direction(metric)
+    low = iv.low if direction > 0 else -iv.high
+    estimate = direction * iv.estimate
+    bound = -policy.margin if policy.mode == GateMode.NON_INFERIORITY else policy.margin
+    ok = low > bound
+    pct = round(iv.confidence * 100)
+    detail = (
+        f"{policy.mode.value}: {metric} improvement {estimate:+.4f}, "
+        f"{pct}% CI lower bound {low:+.4f} {'>' if ok else '<='} {bound:+.4f}"
+    )
+    return Check("gate", ok, detail)
+
+
+def _slice_checks(evidence: Evidence, policy: Policy) -> list[Check]:
+    guard = policy.guards.slices
+    if guard is None:
+        return []
+    metric, checks = policy.primary_metric, []
+    for s in evidence.slices:
+        if s.metric != metric or s.column not in guard.columns or s.size < guard.min_size:
+            continue
+        if s.champion is None:
+            continue
+        if not (math.isfinite(s.challenger) and math.isfinite(s.champion)):
+            continue
+        drop = metric_direction(metric) * (s.champion - s.challenger)
+        ok = drop <= guard.max_regression
+        detail = (
+            f"{metric} {s.challenger:.4f} vs champion {s.champion:.4f} on {s.size} rows"
+            f" (max regression {guard.max_regression})"
+        )
+        checks.append(Check(f"slice {s.column}={s.value}", ok, detail))
+    return checks
+
+
+def _guard_checks(evidence: Evidence, policy: Policy) -> list[Check]:
+    guards, checks = policy.guards, []
+    if guards.fairness is not None:
+        checks += _fairness_check(evidence, policy)
+    limits = [
+        ("calibration", evidence.calibration_error, guards.max_calibration_error, "ECE"),
+        ("latency", evidence.latency_p99_ms, guards.max_latency_p99_ms, "p99 ms"),
+        ("size", evidence.model_bytes, guards.max_model_bytes, "bytes"),
+        (
+            "robustness",
+            evidence.robustness_shift,
+            guards.robustness.max_mean_shift if guards.robustness else None,
+            "mean score shift",
+        ),
+    ]
+    for name, value, limit, unit in limits:
+        if limit is None or value is None:
+            continue
+        ok = math.isfinite(value) and value <= limit
+        checks.append(Check(name, ok, f"{unit} {value:.4g} (limit {limit:.4g})"))
+    return checks
+
+
+def _fairness_check(evidence: Evidence, policy: Policy) -> list[Check]:
+    guard = policy.guards.fairness
+    if guard is None:
+        return []
+    rows = [
+        s
+        for s in evidence.slices
+        if s.metric == guard.metric and s.column == guard.column and s.size >= guard.min_size
+    ]
+    chal = [s.challenger for s in rows if math.isfinite(s.challenger)]
+    if len(chal) < 2:
+        return []
+    gap = max(chal) - min(chal)
+    champ = [s.champion for s in rows if s.champion is not None and math.isfinite(s.champion)]
+    champ_gap = max(champ) - min(champ) if len(champ) >= 2 else None
+    ok = gap <= guard.max_gap or (champ_gap is not None and gap <= champ_gap)
+    versus = f", champion gap {champ_gap:.4f}" if champ_gap is not None else ""
+    detail = f"{guard.metric} gap across {guard.column} {gap:.4f} (max {guard.max_gap}{versus})"
+    return [Check(f"fairness {guard.column}", ok, detail)]

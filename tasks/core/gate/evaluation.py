@@ -1,0 +1,149 @@
+"""Score challenger and champion on the same holdout and gather the decision's evidence."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from schemas.specs import Policy
+from tasks.core.gate import metrics
+from tasks.core.gate import ranking_metrics as rm
+from tasks.core.gate.bootstrap import paired_bootstrap
+from tasks.core.gate.decision import Evidence, SliceMetric
+
+if TYPE_CHECKING:
+    from tasks.core.train.prepared import Prepared
+
+
+def slice_metrics(
+    policy: Policy,
+    slices: pd.DataFrame,
+    y: np.ndarray,
+    challenger: np.ndarray,
+    champion: np.ndarray | None,
+) -> list[SliceMetric]:
+    """The primary (and fairness) metric per value of every slice column."""
+    names = [policy.primary_metric]
+    fairness = policy.guards.fairness
+    if fairness is not None and fairness.metric not in names:
+        names.append(fairness.metric)
+    out = []
+    for column in slices.columns:
+        values = slices[column].astype(str).to_numpy()
+        for value in sorted(set(values)):
+            mask = values == value
+            for name in names:
+                fn = metrics.BINARY_FUNCS[name]
+                chal = fn(y[mask], challenger[mask], None)
+                champ = fn(y[mask], champion[mask], None) if champion is not None else None
+                out.append(SliceMetric(name, column, value, int(mask.sum()), chal, champ))
+    return out
+
+
+def evaluate_binary(
+    policy: Policy,
+    y: np.ndarray,
+    challenger: np.ndarray,
+    champion: np.ndarray | None,
+    slices: pd.DataFrame,
+    fingerprint: str,
+    seed: int,
+) -> Evidence:
+    """Metrics of both models on the same rows, the paired interval and the slice metrics."""
+    interval = None
+    if champion is not None:
+        interval = paired_bootstrap(
+            metrics.BINARY_FUNCS[policy.primary_metric],
+            y,
+            challenger,
+            champion,
+            resamples=policy.bootstrap_resamples,
+            confidence=policy.confidence,
+            seed=seed,
+        )
+    return Evidence(
+        primary_metric=policy.primary_metric,
+        challenger=metrics.binary_metrics(y, challenger),
+        champion=metrics.binary_metrics(y, champion) if champion is not None else None,
+        interval=interval,
+        fingerprint=fingerprint,
+        slices=slice_metrics(policy, slices, y, challenger, champion),
+        calibration_error=metrics.calibration_error(y, challenger),
+    )
+
+
+def evaluate_ranking(
+    policy: Policy,
+    prepared: Prepared,
+    challenger: np.ndarray,
+    champion: np.ndarray | None,
+    baseline: np.ndarray,
+    item_column: str,
+    seed: int,
+) -> Evidence:
+    """Per-user metrics for challenger, champion and the popularity baseline on the same
+    users and candidates; the paired interval resamples users, not rows."""
+    truth, groups = prepared.truth, prepared.test_groups
+    if truth is None or groups is None:
+        raise ValueError("ranking evaluation needs a prepared ranking holdout")
+    labels = prepared.test.y
+    items = prepared.test_frame[item_column].to_numpy()
+    catalog = int(prepared.info.get("catalog_items", 0))
+
+    def score(values: np.ndarray) -> tuple[dict[str, np.ndarray], dict[str, float]]:
+        per_user = rm.per_user_metrics(groups, values, labels, truth)
+        return per_user, rm.summarize(per_user, rm.coverage(groups, values, items, catalog))
+
+    chal_users, chal = score(challenger)
+    _, base = score(baseline)
+    champ_users, champ = score(champion) if champion is not None else (None, None)
+    primary = policy.primary_metric
+    interval = None
+    if champ_users is not None:
+        interval = paired_bootstrap(
+            rm.weighted_mean,
+            np.zeros(len(truth.users)),
+            chal_users[primary],
+            champ_users[primary],
+            resamples=policy.bootstrap_resamples,
+            confidence=policy.confidence,
+            seed=seed,
+            unit="users",
+        )
+    users = _user_slices(prepared, groups, len(truth.users))
+    slices = [
+        SliceMetric(
+            primary,
+            column,
+            value,
+            int(mask.sum()),
+            float(chal_users[primary][mask].mean()),
+            float(champ_users[primary][mask].mean()) if champ_users else None,
+        )
+        for column, value, mask in users
+    ]
+    return Evidence(
+        primary_metric=primary,
+        challenger=chal,
+        fingerprint=prepared.fingerprint,
+        champion=champ,
+        interval=interval,
+        slices=slices,
+        baseline=base,
+        info=dict(prepared.info),
+    )
+
+
+def _user_slices(
+    prepared: Prepared, groups: np.ndarray, n_users: int
+) -> list[tuple[str, str, np.ndarray]]:
+    """(column, value, mask over users) for every slice column of the holdout users."""
+    out = []
+    for column in prepared.slice_columns:
+        per_user = np.full(n_users, "unknown", dtype=object)
+        per_user[groups] = prepared.test_frame[column].astype(str).to_numpy()
+        for value in sorted(set(per_user)):
+            out.append((column, str(value), per_user == value))
+    return out

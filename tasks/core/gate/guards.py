@@ -1,0 +1,47 @@
+"""Guard measurements on a trained booster: single-row latency, robustness to noise (pure)."""
+
+from __future__ import annotations
+
+import time
+
+import lightgbm as lgb
+import numpy as np
+
+from tasks.core.gate.ranking_metrics import top_k
+from tasks.core.train.booster import predict
+
+
+def latency_p99_ms(booster: lgb.Booster, x: np.ndarray, samples: int = 200) -> float:
+    """p99 wall time of single-row scoring, in milliseconds, over ``samples`` rows."""
+    rows = x[: max(1, min(samples, len(x)))]
+    times = []
+    for i in range(len(rows)):
+        start = time.perf_counter()
+        booster.predict(rows[i : i + 1], num_threads=1)
+        times.append((time.perf_counter() - start) * 1000)
+    return float(np.percentile(times, 99))
+
+
+def robustness_shift(
+    booster: lgb.Booster, x: np.ndarray, numeric: int, noise: float, seed: int
+) -> float:
+    """Mean absolute change of the score when numeric inputs get relative noise.
+
+    Only the first ``numeric`` columns (the numeric features) are perturbed.
+    """
+    rng = np.random.default_rng(seed)
+    noisy = x.copy()
+    noisy[:, :numeric] *= 1 + rng.normal(0.0, noise, size=(len(x), numeric))
+    return float(np.mean(np.abs(predict(booster, noisy) - predict(booster, x))))
+
+
+def ranking_churn(
+    booster: lgb.Booster, x: np.ndarray, groups: np.ndarray, numeric: int, noise: float, seed: int
+) -> float:
+    """Share of each user's top 10 that changes when numeric inputs get relative noise."""
+    rng = np.random.default_rng(seed)
+    noisy = x.copy()
+    noisy[:, :numeric] *= 1 + rng.normal(0.0, noise, size=(len(x), numeric))
+    before, after = top_k(groups, predict(booster, x)), top_k(groups, predict(booster, noisy))
+    churn = [1 - len(set(rows) & set(after[g])) / max(len(rows), 1) for g, rows in before.items()]
+    return float(np.mean(churn)) if churn else 0.0

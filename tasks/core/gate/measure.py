@@ -1,0 +1,95 @@
+"""Gather the decision's evidence for a challenger, whatever its task (pure)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+
+from schemas.specs import Features, ModelSpec, Task
+from tasks.core.gate.decision import Evidence
+from tasks.core.gate.evaluation import evaluate_binary, evaluate_ranking
+from tasks.core.gate.guards import latency_p99_ms, ranking_churn, robustness_shift
+from tasks.core.train import features as feats
+from tasks.core.train.booster import predict
+from tasks.core.train.prepared import Prepared, score_holdout
+
+BASELINE_FEATURE = "log_item_recent_count"  # popularity baseline: recent popularity
+
+
+@dataclass(frozen=True)
+class Scorer:
+    """A model with what it needs to score the holdout: its encoding and features spec."""
+
+    booster: lgb.Booster
+    encoding: feats.Encoding
+    features: Features
+
+
+def gather_evidence(
+    spec: ModelSpec,
+    prep: Prepared,
+    challenger: Scorer,
+    text: str,
+    frame: pd.DataFrame,
+    champion: Scorer | None,
+) -> Evidence:
+    """Metrics of challenger (and champion) on the same holdout, plus every guard measurement."""
+    robust = spec.policy.guards.robustness
+    noise = robust.noise if robust else 0.01
+    numeric = len(prep.encoding.numeric)
+    if spec.task == Task.RANKING:
+        evidence = _ranking(spec, prep, challenger, champion)
+        shift = ranking_churn(
+            challenger.booster, prep.test.x, _groups(prep), numeric, noise, spec.seed
+        )
+    else:
+        evidence = _binary(spec, prep, challenger, frame, champion)
+        shift = robustness_shift(challenger.booster, prep.test.x, numeric, noise, spec.seed)
+    return replace(
+        evidence,
+        latency_p99_ms=latency_p99_ms(challenger.booster, prep.test.x),
+        model_bytes=len(text.encode()),
+        robustness_shift=shift,
+    )
+
+
+def _binary(
+    spec: ModelSpec, prep: Prepared, chal: Scorer, frame: pd.DataFrame, champ: Scorer | None
+) -> Evidence:
+    scores = score_holdout(chal.booster, chal.features, chal.encoding, frame, prep.test_rows)
+    champ_scores = None
+    if champ is not None:
+        champ_scores = score_holdout(
+            champ.booster, champ.features, champ.encoding, frame, prep.test_rows
+        )
+    return evaluate_binary(
+        spec.policy,
+        prep.test.y,
+        scores,
+        champ_scores,
+        prep.test_frame[prep.slice_columns],
+        prep.fingerprint,
+        spec.seed,
+    )
+
+
+def _ranking(spec: ModelSpec, prep: Prepared, chal: Scorer, champ: Scorer | None) -> Evidence:
+    assert spec.ranking is not None  # noqa: S101 - validated by ModelSpec
+    scores = predict(chal.booster, prep.test.x)
+    champ_scores = None
+    if champ is not None:
+        champ_scores = predict(champ.booster, feats.encode(prep.test_frame, champ.encoding))
+    baseline = prep.test_frame[BASELINE_FEATURE].to_numpy(dtype=float)
+    baseline = baseline + 1e-6 * prep.test_frame["log_item_count"].to_numpy(dtype=float)
+    return evaluate_ranking(
+        spec.policy, prep, scores, champ_scores, baseline, spec.ranking.item_column, spec.seed
+    )
+
+
+def _groups(prep: Prepared) -> np.ndarray:
+    if prep.test_groups is None:
+        raise ValueError("ranking holdout without query groups")
+    return prep.test_groups

@@ -1,0 +1,97 @@
+"""Evaluation metrics as plain numpy functions (weighted, so the bootstrap can reuse them).
+
+Binary: PR-AUC (average precision), ROC-AUC, log loss, Brier score, expected
+calibration error. Ranking metrics live in ``ranking_metrics.py``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+EPS = 1e-15
+
+
+def average_precision(y: np.ndarray, score: np.ndarray, weight: np.ndarray | None = None) -> Any:
+    """PR-AUC as average precision (the step-wise sum scikit-learn uses), with row weights.
+
+    ``weight`` may be 2-D (one row of weights per bootstrap resample): the
+    result is then one value per resample. Tied scores are one threshold.
+    NaN where no positive has weight.
+    """
+    w = np.ones(len(y)) if weight is None else np.asarray(weight, dtype=float)
+    order = np.argsort(-score, kind="mergesort")
+    s, yy, ww = score[order], y[order].astype(float), w[..., order]
+    tp = np.cumsum(yy * ww, axis=-1)
+    fp = np.cumsum((1 - yy) * ww, axis=-1)
+    last = np.r_[np.flatnonzero(np.diff(s)), len(s) - 1]
+    tp, fp = tp[..., last], fp[..., last]
+    total_pos = tp[..., -1:]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        precision = tp / np.maximum(tp + fp, EPS)
+        recall_step = np.diff(tp, axis=-1, prepend=0.0) / total_pos
+        result = np.sum(recall_step * precision, axis=-1)
+    result = np.where(total_pos[..., 0] > 0, result, np.nan)
+    return float(result) if result.ndim == 0 else result
+
+
+def roc_auc(y: np.ndarray, score: np.ndarray, weight: np.ndarray | None = None) -> Any:
+    """ROC-AUC via the weighted Mann-Whitney statistic (ties count half); 2-D weights as above."""
+    w = np.ones(len(y)) if weight is None else np.asarray(weight, dtype=float)
+    order = np.argsort(score, kind="mergesort")
+    s, yy, ww = score[order], y[order].astype(bool), w[..., order]
+    pos_w = np.sum(np.where(yy, ww, 0.0), axis=-1)
+    neg_w = np.sum(np.where(yy, 0.0, ww), axis=-1)
+    start = np.r_[0, np.flatnonzero(np.diff(s)) + 1]
+    neg_tie = np.add.reduceat(np.where(yy, 0.0, ww), start, axis=-1)
+    pos_tie = np.add.reduceat(np.where(yy, ww, 0.0), start, axis=-1)
+    neg_below = np.cumsum(neg_tie, axis=-1) - neg_tie
+    wins = np.sum(pos_tie * (neg_below + 0.5 * neg_tie), axis=-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        result = np.where((pos_w > 0) & (neg_w > 0), wins / (pos_w * neg_w), np.nan)
+    return float(result) if result.ndim == 0 else result
+
+
+def log_loss(y: np.ndarray, p: np.ndarray, weight: np.ndarray | None = None) -> float:
+    """Mean binary cross-entropy."""
+    pc = np.clip(p, EPS, 1 - EPS)
+    losses = -(y * np.log(pc) + (1 - y) * np.log(1 - pc))
+    return _mean(losses, weight)
+
+
+def brier(y: np.ndarray, p: np.ndarray, weight: np.ndarray | None = None) -> float:
+    """Mean squared error of the probability."""
+    return _mean((p - y) ** 2, weight)
+
+
+def _mean(values: np.ndarray, weight: np.ndarray | None) -> Any:
+    if weight is None:
+        return float(np.mean(values))
+    w = np.asarray(weight, dtype=float)
+    result = (w @ values if w.ndim == 2 else np.dot(w, values)) / np.sum(w, axis=-1)
+    return float(result) if np.ndim(result) == 0 else result
+
+
+def calibration_error(y: np.ndarray, p: np.ndarray, bins: int = 10) -> float:
+    """Expected calibration error over equal-width probability bins."""
+    idx = np.minimum((p * bins).astype(int), bins - 1)
+    total = 0.0
+    for b in range(bins):
+        mask = idx == b
+        if mask.any():
+            total += mask.sum() * abs(float(p[mask].mean()) - float(y[mask].mean()))
+    return total / max(len(y), 1)
+
+
+BINARY_FUNCS = {
+    "pr_auc": average_precision,
+    "roc_auc": roc_auc,
+    "log_loss": log_loss,
+    "brier": brier,
+}
+
+
+def binary_metrics(y: np.ndarray, p: np.ndarray) -> dict[str, float]:
+    """Every binary metric on one set of predictions."""
+    return {name: fn(y, p) for name, fn in BINARY_FUNCS.items()}

@@ -1,0 +1,152 @@
+"""Validate a coerced landing file with Great Expectations, derived from its contract.
+
+Everything here is derived from a :class:`~schemas.contracts.DatasetContract`:
+the dtype coercion (``reading.py``) and the GX suite (here). The outcome is a
+:class:`ValidationReport` that names the file, the failing check, the column and
+example rows.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from schemas.contracts import ColumnType, DatasetContract
+from tasks.core.ingest.checks import MAX_EXAMPLES, CheckResult, ValidationReport, plain
+from tasks.core.ingest.reading import coerce_frame, read_table
+
+
+def validate_frame(df: pd.DataFrame, contract: DatasetContract, now: datetime) -> list[CheckResult]:
+    """Run the contract's Great Expectations suite on a coerced frame.
+
+    ``now`` is the ingestion time: event times later than ``now`` plus the
+    contract's allowed skew fail.
+    """
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    batch = (
+        context.data_sources.add_pandas("landing")
+        .add_dataframe_asset(contract.name)
+        .add_batch_definition_whole_dataframe("file")
+        .get_batch(batch_parameters={"dataframe": df})
+    )
+    suite = gx.ExpectationSuite(name=contract.name, expectations=build_expectations(contract, now))
+    fmt = {"result_format": "COMPLETE", "partial_unexpected_count": MAX_EXAMPLES}
+    result = batch.validate(suite, result_format=fmt)
+    return [_to_check(r) for r in result.results]
+
+
+def build_expectations(contract: DatasetContract, now: datetime) -> list[Any]:
+    """Derive the GX expectations from the contract, plus its extra ones."""
+    from great_expectations import expectations as gxe
+    from great_expectations.expectations.registry import get_expectation_impl
+
+    exps: list[Any] = [gxe.ExpectTableRowCountToBeBetween(min_value=1)]
+    for name, col in contract.columns.items():
+        if not col.nullable:
+            exps.append(gxe.ExpectColumnValuesToNotBeNull(column=name))
+        if col.unique:
+            exps.append(gxe.ExpectColumnValuesToBeUnique(column=name))
+        if col.min is not None or col.max is not None:
+            exps.append(
+                gxe.ExpectColumnValuesToBeBetween(column=name, min_value=col.min, max_value=col.max)
+            )
+        if col.allowed is not None:
+            exps.append(gxe.ExpectColumnValuesToBeInSet(column=name, value_set=list(col.allowed)))
+        if col.regex is not None:
+            exps.append(gxe.ExpectColumnValuesToMatchRegex(column=name, regex=col.regex))
+        if col.type == ColumnType.TIMESTAMP:
+            latest = pd.Timestamp(now).tz_convert("UTC") + contract.max_future_skew
+            exps.append(
+                gxe.ExpectColumnValuesToBeBetween(column=name, max_value=latest.to_pydatetime())
+            )
+    if len(contract.primary_key) > 1:
+        exps.append(gxe.ExpectCompoundColumnsToBeUnique(column_list=list(contract.primary_key)))
+    elif contract.primary_key and not contract.columns[contract.primary_key[0]].unique:
+        exps.append(gxe.ExpectColumnValuesToBeUnique(column=contract.primary_key[0]))
+    for extra in contract.expectations:
+        exps.append(get_expectation_impl(extra.expectation)(**extra.kwargs))
+    return exps
+
+
+def _to_check(result: Any) -> CheckResult:
+    config = result.expectation_config
+    kwargs = config.kwargs
+    column = kwargs.get("column") or ",".join(kwargs.get("column_list") or []) or None
+    info = result.result or {}
+    rows = info.get("unexpected_index_list") or []
+    values = info.get("unexpected_list") or info.get("partial_unexpected_list") or []
+    examples = [{"row": int(r) + 1, "value": plain(v)} for r, v in zip(rows, values, strict=False)][
+        :MAX_EXAMPLES
+    ]
+    raised = (result.exception_info or {}).get("exception_message")
+    message = f"error: {raised}" if raised else _describe_kwargs(kwargs)
+    count = int(info.get("unexpected_count") or 0)
+    return CheckResult(config.type, bool(result.success), column, count, examples, message)
+
+
+def _describe_kwargs(kwargs: dict[str, Any]) -> str:
+    shown = {k: v for k, v in kwargs.items() if k not in ("column", "column_list", "batch_id")}
+    return ", ".join(f"{k}={plain(v)}" for k, v in shown.items())
+
+
+def check_references(
+    df: pd.DataFrame, contract: DatasetContract, known: dict[str, set[str] | None]
+) -> list[CheckResult]:
+    """Foreign keys against the referenced snapshots (``known['items.item_id']``).
+
+    Unknown keys within the contract's tolerance are reported but pass; a
+    reference whose snapshot does not exist yet (None) is noted, not checked.
+    """
+    checks = []
+    for ref in contract.references:
+        name = f"references {ref.dataset}.{ref.key}"
+        keys = known.get(f"{ref.dataset}.{ref.key}")
+        if keys is None:
+            checks.append(
+                CheckResult(name, True, ref.column, message="no snapshot yet: not checked")
+            )
+            continue
+        values = df[ref.column].astype(str)
+        unknown = ~values.isin(keys).to_numpy()
+        share = float(unknown.mean()) if len(values) else 0.0
+        examples = [
+            {"row": int(i) + 1, "value": values.iloc[i]} for i in np.flatnonzero(unknown)[:5]
+        ]
+        msg = f"{share:.2%} of rows name unknown keys (tolerance {ref.max_unknown_share:.2%})"
+        ok = share <= ref.max_unknown_share
+        checks.append(CheckResult(name, ok, ref.column, int(unknown.sum()), examples, msg))
+    return checks
+
+
+def validate_file(
+    data: bytes,
+    file: str,
+    contract: DatasetContract,
+    now: datetime,
+    known_keys: dict[str, set[str] | None] | None = None,
+) -> tuple[pd.DataFrame | None, ValidationReport]:
+    """Read, coerce and validate one landing file.
+
+    Args:
+        known_keys: key sets of the referenced snapshots (see :func:`check_references`).
+
+    Returns:
+        The coerced frame (None when the file was rejected) and the report.
+    """
+    raw = read_table(data, contract.source.format)
+    if isinstance(raw, CheckResult):
+        return None, ValidationReport(file, contract.name, False, 0, [raw])
+    df, checks, extra = coerce_frame(raw, contract)
+    if any(c.check == "expect_column_to_exist" for c in checks):
+        return None, ValidationReport(file, contract.name, False, len(raw), checks, extra)
+    checks += validate_frame(df, contract, now)
+    checks += check_references(df, contract, known_keys or {})
+    ok = all(c.success for c in checks)
+    return (df if ok else None), ValidationReport(file, contract.name, ok, len(df), checks, extra)

@@ -1,0 +1,48 @@
+"""Binary classification: from a labelled events frame to a :class:`Prepared` (pure)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from schemas.specs import ModelSpec
+from tasks.core.train import features as feats
+from tasks.core.train.booster import Matrix
+from tasks.core.train.prepared import NotEnoughData, Prepared, fingerprint_rows
+from tasks.core.train.splits import compute_windows, split_masks
+
+
+def prepare_binary(
+    frame: pd.DataFrame,
+    spec: ModelSpec,
+    time_col: str,
+    keys: list[str],
+    as_of: pd.Timestamp | None = None,
+) -> Prepared:
+    """Build features, place the windows and cut the train/validation/test matrices.
+
+    Raises:
+        NotEnoughData: a split has fewer than ``split.min_rows`` rows or no positive.
+    """
+    built = feats.build(frame, spec.features)
+    times = built.frame[time_col]
+    windows = compute_windows(as_of if as_of is not None else times.max(), spec.split)
+    masks = split_masks(times, windows)
+    y_all = built.frame[spec.target].to_numpy(dtype=float)
+    for name, mask in zip(("train", "validation", "test"), masks, strict=True):
+        count, positives = int(mask.sum()), int(y_all[mask].sum())
+        if count < spec.split.min_rows or positives == 0:
+            raise NotEnoughData(
+                f"{name} window has {count} rows and {positives} positives "
+                f"(needs {spec.split.min_rows} rows and a positive)"
+            )
+    encoding = feats.fit_encoding(built, masks[0])
+    x_all = feats.encode(built.frame, encoding)
+    train, valid, test = (Matrix(x_all[m], y_all[m]) for m in masks)
+    test_frame = built.frame.loc[masks[2]].reset_index(drop=True)
+    slices = [c for c in [*spec.policy_slice_columns()] if c in test_frame.columns]
+    fingerprint = fingerprint_rows(test_frame[keys], test.y)
+    test_rows = np.flatnonzero(masks[2])
+    return Prepared(
+        windows, encoding, train, valid, test, test_frame, test_rows, slices, fingerprint
+    )

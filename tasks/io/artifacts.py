@@ -1,0 +1,180 @@
+"""Model artifacts in the store: verified loading, integrity checks, the champion pointer."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import lightgbm as lgb
+
+from schemas.errors import (
+    ImmutableObjectError,
+    LostRaceError,
+    RetrainError,
+    StoreError,
+)
+from schemas.settings import Settings
+from tasks.core import layout
+from tasks.core.documents import to_json_bytes
+from tasks.core.train.booster import load_booster
+from tasks.core.train.features import Encoding
+from tasks.io.registry import AlreadyRegisteredError, ModelVersionRecord, NewModelVersion
+from tasks.io.runtime import runtime
+from tasks.io.stores import sha256_hex
+
+
+def load_card(record: ModelVersionRecord, settings: Settings) -> dict[str, Any]:
+    """The version's card.json, after checking its sha256 against the registry."""
+    rt = runtime(settings)
+    if record.card_uri is None or record.card_sha256 is None:
+        raise ValueError(f"{record.model} {record.version} has no card recorded")
+    data = rt.store.get_bytes(rt.store.key_of(record.card_uri), sha256=record.card_sha256)
+    card: dict[str, Any] = json.loads(data)
+    return card
+
+
+def load_model(
+    record: ModelVersionRecord, settings: Settings
+) -> tuple[lgb.Booster, Encoding, dict[str, Any]]:
+    """Booster, feature encoding and card of a registered version, each verified first.
+
+    The model text is parsed only after its sha256 matches the registry: a
+    damaged LightGBM file can abort the process while parsing.
+    """
+    rt = runtime(settings)
+    card = load_card(record, settings)
+    text = rt.store.get_bytes(rt.store.key_of(record.artifact_uri), sha256=record.artifact_sha256)
+    return load_booster(text.decode()), Encoding.from_dict(card["features"]["encoding"]), card
+
+
+def champion_pointer(record: ModelVersionRecord, promoted_at: str) -> dict[str, Any]:
+    """The content of ``champion.json`` for a champion record."""
+    return {
+        "model": record.model,
+        "version": record.version,
+        "artifact_uri": record.artifact_uri,
+        "sha256": record.artifact_sha256,
+        "card_uri": record.card_uri,
+        "card_sha256": record.card_sha256,
+        "dataset_versions": record.dataset_versions,
+        "promoted_at": promoted_at,
+    }
+
+
+def sync_champion_pointer(model: str, settings: Settings) -> dict[str, Any] | None:
+    """Make ``champion.json`` match the registry (the truth); rewrite it only when it lags.
+
+    Returns the pointer now in the store, or None when the model has no champion.
+    """
+    rt = runtime(settings)
+    record = rt.registry.champion(model)
+    key = layout.champion_key(model)
+    if record is None:
+        return None
+    history = rt.registry.history(model)
+    promoted_at = next(
+        (e.created_at.isoformat() for e in reversed(history) if e.to_version == record.version), ""
+    )
+    pointer = champion_pointer(record, promoted_at)
+    if _read_pointer(key, settings) == pointer:
+        return pointer
+    rt.store.put_bytes(key, to_json_bytes(pointer))
+    return pointer
+
+
+def _read_pointer(key: str, settings: Settings) -> Any:
+    """The current champion.json, or None when it is missing or not valid JSON (then rewritten)."""
+    store = runtime(settings).store
+    if not store.exists(key):
+        return None
+    try:
+        return json.loads(store.get_bytes(key))
+    except ValueError:
+        return None
+
+
+def verify_version(record: ModelVersionRecord, settings: Settings) -> dict[str, Any]:
+    """Check model.txt and card.json against the registry, and the card's own artifact list."""
+    store = runtime(settings).store
+    problems: list[str] = []
+    wanted = [(record.artifact_uri, record.artifact_sha256), (record.card_uri, record.card_sha256)]
+    for uri, sha in wanted:
+        if uri is None or sha is None:
+            problems.append("artifact not recorded")
+            continue
+        try:
+            store.get_bytes(store.key_of(uri), sha256=sha)
+        except StoreError as exc:
+            problems.append(str(exc))
+    if not problems and record.card_uri:
+        card = json.loads(store.get_bytes(store.key_of(record.card_uri)))
+        for name, art in card.get("artifacts", {}).items():
+            try:
+                store.get_bytes(store.key_of(art["uri"]), sha256=art["sha256"])
+            except StoreError as exc:
+                problems.append(f"{name}: {exc}")
+    return {"version": record.version, "ok": not problems, "problems": problems}
+
+
+CardBuilder = Callable[[str, dict[str, Any]], dict[str, Any]]
+REGISTER_ATTEMPTS = 5
+
+
+def register_version(
+    fields: dict[str, Any],
+    files: dict[str, bytes],
+    card_for: CardBuilder,
+    settings: Settings,
+    log: logging.Logger | logging.LoggerAdapter[Any],
+) -> ModelVersionRecord | None:
+    """Upload ``files`` and the card, then register them under the next free version.
+
+    ``fields`` are the :class:`NewModelVersion` fields other than the version and the
+    artifact URIs; ``card_for(version, artifacts)`` builds the card. Files a crashed
+    run left under the next number are never overwritten: that number is skipped (the
+    registry allows the gap). Returns None if these inputs were registered meanwhile.
+    """
+    rt = runtime(settings)
+    model = fields["model"]
+    version = rt.registry.next_model_version(model)
+    for _attempt in range(REGISTER_ATTEMPTS):
+        try:
+            return _upload_and_register(fields, version, files, card_for, settings)
+        except AlreadyRegisteredError:
+            return None
+        except ImmutableObjectError as exc:
+            log.warning("%s: %s; using the next number", model, exc)
+            version = f"v{int(version[1:]) + 1}"
+        except LostRaceError as exc:
+            log.warning("version %s was taken by another run (%s); retrying", version, exc)
+            version = rt.registry.next_model_version(model)
+    raise RetrainError(f"{model}: could not register a version after {REGISTER_ATTEMPTS} attempts")
+
+
+def _upload_and_register(
+    fields: dict[str, Any],
+    version: str,
+    files: dict[str, bytes],
+    card_for: CardBuilder,
+    settings: Settings,
+) -> ModelVersionRecord:
+    rt = runtime(settings)
+    model = fields["model"]
+    uploaded: dict[str, dict[str, Any]] = {}
+    for name, body in files.items():
+        info = rt.store.put_bytes(layout.model_key(model, version, name), body)
+        uploaded[name] = {"uri": info.uri, "sha256": sha256_hex(body), "bytes": len(body)}
+    card = to_json_bytes(card_for(version, uploaded))
+    card_info = rt.store.put_bytes(layout.model_key(model, version, "card.json"), card)
+    return rt.registry.register_model_version(
+        NewModelVersion(
+            **fields,
+            version=version,
+            artifact_uri=uploaded["model.txt"]["uri"],
+            artifact_sha256=uploaded["model.txt"]["sha256"],
+            card_uri=card_info.uri,
+            card_sha256=sha256_hex(card),
+        )
+    )

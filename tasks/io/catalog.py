@@ -1,0 +1,86 @@
+"""What the registry holds, shaped for people and scripts: champions, versions, history,
+datasets, cost. Read-only; ``flows/cli/render.py`` turns these into text."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import UTC, datetime
+from typing import Any
+
+from schemas.settings import Settings
+from tasks.core.costs import summarize_runs
+from tasks.io.runtime import runtime
+
+
+def champion_data(settings: Settings, model: str) -> dict[str, Any] | None:
+    """The champion of ``model`` with its lineage, metrics and artifacts; None if there is none."""
+    rt = runtime(settings)
+    record = rt.registry.champion(model)
+    if record is None:
+        return None
+    promoted = [e for e in rt.registry.history(model) if e.to_version == record.version]
+    return {
+        "model": model,
+        "version": record.version,
+        "artifact_uri": record.artifact_uri,
+        "sha256": record.artifact_sha256,
+        "card_uri": record.card_uri,
+        "dataset_version": record.dataset_versions,
+        "metrics": record.metrics,
+        "promoted_at": promoted[-1].created_at.isoformat() if promoted else None,
+        "code_version": record.code_version,
+    }
+
+
+def models_data(settings: Settings, model: str) -> list[dict[str, Any]]:
+    rows = []
+    for r in runtime(settings).registry.list_model_versions(model):
+        row = asdict(r)
+        row["datasets"] = ",".join(f"{d}@{v}" for d, v in r.dataset_versions.items())
+        row.update(r.metrics)
+        rows.append(row)
+    return rows
+
+
+def history_data(settings: Settings, model: str) -> dict[str, Any]:
+    reg = runtime(settings).registry
+    return {
+        "model": model,
+        "ledger": [asdict(e) for e in reg.history(model)],
+        "decisions": [asdict(d) | {"evidence": None} for d in reversed(reg.list_decisions(model))],
+    }
+
+
+def datasets_data(settings: Settings, dataset: str) -> dict[str, Any]:
+    reg = runtime(settings).registry
+    return {
+        "dataset": dataset,
+        "versions": [asdict(v) for v in reg.list_dataset_versions(dataset)],
+        "quarantined": [
+            asdict(f) | {"details": {"reasons": _reasons(f.details)}}
+            for f in reg.list_files(dataset)
+            if f.status == "quarantined"
+        ],
+    }
+
+
+def _reasons(details: dict[str, Any]) -> list[str]:
+    checks = (details.get("validation") or {}).get("checks", [])
+    return [f"{c['check']} {c.get('column') or ''}".strip() for c in checks if not c["success"]]
+
+
+def cost_data(settings: Settings, model: str | None, since: str | None) -> dict[str, Any]:
+    """Training spend, on-demand equivalent, savings and cost per promotion."""
+    reg = runtime(settings).registry
+    start = datetime.fromisoformat(since).replace(tzinfo=UTC) if since else None
+    runs = [
+        asdict(r) for r in reg.list_training_runs(model) if start is None or r.started_at >= start
+    ]
+    models = sorted({r["model"] for r in runs}) if model is None else [model]
+    promotions = sum(
+        1
+        for m in models
+        for e in reg.history(m)
+        if e.action in ("promote", "approve") and (start is None or e.created_at >= start)
+    )
+    return {"model": model, "since": since, **summarize_runs(runs, promotions), "runs_detail": runs}

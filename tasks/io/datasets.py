@@ -1,0 +1,219 @@
+"""Dataset versions in the store and the registry: landing files in, verified frames out.
+
+Composes the object store and the registry: every manifest and partition read is
+checked against the sha256 the registry (or the manifest) recorded for it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import pandas as pd
+
+from schemas.contracts import DatasetContract
+from schemas.errors import ImmutableObjectError, LostRaceError, RetrainError
+from schemas.settings import Settings
+from tasks.core import layout
+from tasks.core.documents import to_json_bytes
+from tasks.core.ingest import manifests
+from tasks.core.ingest.landing import FileOutcome, landing_date
+from tasks.io.registry import FileRecord, NewFile
+from tasks.io.runtime import runtime
+from tasks.io.stores import sha256_hex
+
+COMMIT_ATTEMPTS = 5
+
+
+@dataclass(frozen=True)
+class Landed:
+    """One landing file's bytes and what the registry already knows about them."""
+
+    key: str
+    uri: str
+    data: bytes
+    sha256: str
+    etag: str | None
+    recorded: FileRecord | None  # the same (uri, sha256) was ingested before
+    same_content: FileRecord | None  # other URI, same bytes, already accepted
+
+    def base(self) -> dict[str, Any]:
+        """The identifying fields of a :class:`FileOutcome`."""
+        return {"key": self.key, "uri": self.uri, "sha256": self.sha256, "size": len(self.data)}
+
+
+def read_landed(dataset: str, key: str, settings: Settings) -> Landed:
+    """Read a landing file and look it up in the registry by URI and by content."""
+    rt = runtime(settings)
+    data, info = rt.store.get_bytes(key), rt.store.head(key)
+    uri, sha = rt.store.uri(key), sha256_hex(data)
+    files = rt.registry.list_files(dataset)
+    recorded = next((f for f in files if (f.uri, f.sha256) == (uri, sha)), None)
+    same = next((f for f in files if f.sha256 == sha and f.status == "accepted"), None)
+    return Landed(key, uri, data, sha, info.etag if info else None, recorded, same)
+
+
+def known_landing_files(dataset: str, settings: Settings) -> set[tuple[str, str | None]]:
+    """(uri, etag) of every landing file the registry has seen for ``dataset``."""
+    return {(f.uri, f.details.get("etag")) for f in runtime(settings).registry.list_files(dataset)}
+
+
+def write_partitions(parts: list[tuple[manifests.Partition, bytes]], settings: Settings) -> None:
+    """Write curated partitions (immutable, content-addressed: rewriting one is a no-op)."""
+    store = runtime(settings).store
+    for part, body in parts:
+        store.put_bytes(part.key, body)
+
+
+def record_quarantine(
+    dataset: str,
+    landed: Landed,
+    reasons: str,
+    details: dict[str, Any],
+    settings: Settings,
+    now: datetime,
+) -> FileOutcome:
+    """Copy the file and its report under quarantine/ and record it; never overwrite another.
+
+    A different earlier file under the same quarantine name keeps its place: this one
+    gets a name carrying its sha256.
+    """
+    rt = runtime(settings)
+    name = landed.key.rsplit("/", 1)[-1]
+    qkey = layout.quarantine_key(dataset, landing_date(landed.key, now), name)
+    if rt.store.head(qkey) is not None and sha256_hex(rt.store.get_bytes(qkey)) != landed.sha256:
+        stem, dot, ext = qkey.rpartition(".")
+        tag = landed.sha256[:12]
+        qkey = f"{stem}.{tag}{dot}{ext}" if dot else f"{qkey}.{tag}"
+    rt.store.put_bytes(qkey, landed.data)
+    report = details.get("validation") or {"file": landed.key, "success": False, "reasons": reasons}
+    rt.store.put_bytes(qkey + ".validation.json", to_json_bytes(report))
+    details = {**details, "quarantine_uri": rt.store.uri(qkey)}
+    base = landed.base()
+    rt.registry.record_quarantined_file(dataset, base["uri"], base["sha256"], base["size"], details)
+    return FileOutcome(**base, status="quarantined", reasons=reasons, details=details)
+
+
+def reference_keys(contract: DatasetContract, settings: Settings) -> dict[str, set[str] | None]:
+    """Key sets of the current snapshots a contract references (None: no snapshot yet)."""
+    rt = runtime(settings)
+    out: dict[str, set[str] | None] = {}
+    for ref in contract.references:
+        latest = rt.registry.latest_dataset_version(ref.dataset)
+        if latest is None:
+            out[f"{ref.dataset}.{ref.key}"] = None
+            continue
+        frame = load_dataset_frame(ref.dataset, latest.version, settings)
+        out[f"{ref.dataset}.{ref.key}"] = set(frame[ref.key].astype(str))
+    return out
+
+
+def load_manifest(dataset: str, version: str, settings: Settings) -> dict[str, Any]:
+    """Read a version's manifest, verifying the sha256 recorded in the registry."""
+    rt = runtime(settings)
+    rec = rt.registry.get_dataset_version(dataset, version)
+    if rec is None:
+        raise RetrainError(f"dataset {dataset} has no version {version}")
+    data = rt.store.get_bytes(rt.store.key_of(rec.manifest_uri), sha256=rec.manifest_sha256)
+    manifest: dict[str, Any] = json.loads(data)
+    return manifest
+
+
+def load_dataset_frame(dataset: str, version: str, settings: Settings) -> pd.DataFrame:
+    """Every partition of a dataset version, each verified against its sha256."""
+    store = runtime(settings).store
+    manifest = load_manifest(dataset, version, settings)
+    frames = [
+        manifests.from_parquet(store.get_bytes(p["key"], sha256=p["sha256"]))
+        for p in manifest["partitions"]
+    ]
+    return pd.concat(frames, ignore_index=True)
+
+
+def commit_version(
+    dataset: str,
+    kind: str,
+    accepted: list[FileOutcome],
+    now: datetime,
+    settings: Settings,
+    log: logging.Logger | logging.LoggerAdapter[logging.Logger],
+) -> dict[str, Any] | None:
+    """Write the next manifest and record it with its files, atomically; retry if a run raced us.
+
+    Returns the new version (``{"version", "rows", "manifest_uri"}``) or None when
+    every file was already taken by another run.
+    """
+    rt = runtime(settings)
+    version = rt.registry.next_dataset_version(dataset)
+    for _attempt in range(COMMIT_ATTEMPTS):
+        pending = [o for o in accepted if rt.registry.find_file(dataset, o.uri, o.sha256) is None]
+        if not pending:
+            return None
+        try:
+            return _commit_once(dataset, kind, pending, now, version, settings)
+        except ImmutableObjectError as exc:  # a crashed run left a manifest there: skip it
+            log.warning("dataset %s: %s; using the next number", dataset, exc)
+            version = f"v{int(version[1:]) + 1}"
+        except LostRaceError as exc:
+            log.warning("dataset %s moved while committing (%s); retrying", dataset, exc)
+            version = rt.registry.next_dataset_version(dataset)
+    raise RetrainError(f"dataset {dataset}: could not commit a version after 5 attempts")
+
+
+def _commit_once(
+    dataset: str,
+    kind: str,
+    files: list[FileOutcome],
+    now: datetime,
+    version: str,
+    settings: Settings,
+) -> dict[str, Any]:
+    rt = runtime(settings)
+    parent_rec = rt.registry.latest_dataset_version(dataset)
+    parent = load_manifest(dataset, parent_rec.version, settings) if parent_rec else None
+    parts = files[-1].partitions if kind == "snapshot" else [p for o in files for p in o.partitions]
+    manifest = manifests.build_manifest(dataset, version, parent, kind, parts, now.isoformat())
+    body = manifests.manifest_bytes(manifest)
+    info = rt.store.put_bytes(layout.manifest_key(dataset, version), body)
+    new_files = [NewFile(o.uri, o.sha256, o.size, {**o.details, "rows": o.rows}) for o in files]
+    rt.registry.commit_dataset_version(
+        dataset,
+        parent_rec.version if parent_rec else None,
+        info.uri,
+        sha256_hex(body),
+        manifest["rows"],
+        len(manifest["partitions"]),
+        new_files,
+        version,
+    )
+    return {"version": version, "rows": manifest["rows"], "manifest_uri": info.uri}
+
+
+def resolve_versions(
+    names: list[str], first_version: str | None, settings: Settings
+) -> tuple[dict[str, str], str | None]:
+    """The version of each dataset to train on: ``first_version`` for the first, else the latest.
+
+    Returns the versions found and, when a dataset has no version yet, why training waits.
+
+    Raises:
+        RetrainError: ``first_version`` does not exist.
+    """
+    registry = runtime(settings).registry
+    versions: dict[str, str] = {}
+    for i, dataset in enumerate(names):
+        wanted = first_version if i == 0 and first_version else None
+        rec = (
+            registry.get_dataset_version(dataset, wanted)
+            if wanted
+            else registry.latest_dataset_version(dataset)
+        )
+        if rec is None:
+            if wanted:
+                raise RetrainError(f"dataset {dataset} has no version {wanted}")
+            return versions, f"dataset {dataset} has no version yet"
+        versions[dataset] = rec.version
+    return versions, None

@@ -1,0 +1,85 @@
+"""Prefect's API: is it there, what it already holds, and applying automations to it.
+
+Light on imports (the client only), so a command can check the API without
+loading Prefect's flow machinery; ``tasks/io/deployments.py`` builds the objects.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from prefect.client.orchestration import get_client
+
+from schemas.errors import RetrainError
+
+if TYPE_CHECKING:
+    from prefect.automations import AutomationCore
+    from prefect.deployments.runner import RunnerDeployment
+
+START_SERVER = (
+    "start one with `prefect server start --host 127.0.0.1`, then"
+    " `export PREFECT_API_URL=http://127.0.0.1:4200/api`"
+)
+
+
+def deployed_to_pools(deployments: list[RunnerDeployment]) -> list[str]:
+    """Deployments the Prefect API already holds on a work pool (made by ``prefect deploy``).
+
+    Serving one of them would update it only half-way (it keeps its work pool, and
+    its runs can crash looking for code at ``path=None``), so ``retrain serve``
+    refuses them. Returns ``flow/deployment (pool)`` labels.
+    """
+    from prefect.exceptions import ObjectNotFound
+
+    bound = []
+    with get_client(sync_client=True) as client:
+        for deployment in deployments:
+            full_name = f"{deployment.flow_name}/{deployment.name}"
+            try:
+                existing = client.read_deployment_by_name(full_name)
+            except ObjectNotFound:
+                continue
+            if existing.work_pool_name:
+                bound.append(f"{full_name} ({existing.work_pool_name})")
+    return bound
+
+
+def apply_automations(automations: list[AutomationCore]) -> list[tuple[str, str]]:
+    """Create or update each automation on the configured Prefect API, matched by name.
+
+    Extra automations with the same name (left by older tools) are deleted.
+    Returns ``(name, "created" | "updated")`` pairs.
+    """
+    done = []
+    with get_client(sync_client=True) as client:
+        for automation in automations:
+            existing = client.read_automations_by_name(automation.name)
+            if existing:
+                client.update_automation(existing[0].id, automation)
+                for extra in existing[1:]:
+                    client.delete_automation(extra.id)
+                done.append((automation.name, "updated"))
+            else:
+                client.create_automation(automation)
+                done.append((automation.name, "created"))
+    return done
+
+
+def check_api() -> str:
+    """The configured Prefect API's URL, checked to answer.
+
+    Raises:
+        RetrainError: no ``PREFECT_API_URL``, or the API does not answer (one line saying
+            how to start a server).
+    """
+    from prefect.settings import get_current_settings
+
+    url = get_current_settings().api.url
+    if not url:
+        raise RetrainError(f"no Prefect API configured (PREFECT_API_URL is unset): {START_SERVER}")
+    with get_client(sync_client=True) as client:
+        failure = client.api_healthcheck()
+    if failure is not None:
+        reason = " ".join(str(failure).split())[:200]
+        raise RetrainError(f"cannot reach the Prefect API at {url} ({reason}): {START_SERVER}")
+    return str(url)

@@ -1,0 +1,55 @@
+"""The adapters a run needs, opened once per process from the settings."""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+
+from schemas.settings import Settings, load_settings
+from tasks.io.registry import Registry
+from tasks.io.stores import ObjectStore, open_store
+
+# Libraries that phone home unless told not to, and the variables that tell them. Set before
+# they are imported (the first runtime of a process opens before any validation or report).
+NO_TELEMETRY = {"GX_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1"}
+NOISY_LOGGERS = ("great_expectations",)
+
+
+@dataclass(frozen=True)
+class Runtime:
+    settings: Settings
+    store: ObjectStore
+    registry: Registry
+
+
+_OPEN: dict[Settings, Runtime] = {}
+
+
+def runtime(settings: Settings | None = None) -> Runtime:
+    """Store and registry for these settings (the environment's when omitted), cached per process.
+
+    Raises:
+        StoreError, RegistryError: the store URL or the database is unusable.
+    """
+    key = settings or load_settings()
+    if key not in _OPEN:
+        quiet_libraries()
+        store = open_store(key.object_store_url, key.s3_kms_key_id)
+        _OPEN[key] = Runtime(key, store, Registry.open(key.registry_url))
+    return _OPEN[key]
+
+
+def quiet_libraries() -> None:
+    """No telemetry from the data libraries, and only their warnings in the logs (idempotent)."""
+    for name, value in NO_TELEMETRY.items():
+        os.environ.setdefault(name, value)
+    for name in NOISY_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def close_all() -> None:
+    """Close every cached registry (tests, end of a CLI command)."""
+    for rt in _OPEN.values():
+        rt.registry.close()
+    _OPEN.clear()

@@ -1,0 +1,93 @@
+"""Ingestion steps: find new landing files, validate each, commit a dataset version."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+
+from schemas.contracts import load_contract
+from schemas.settings import Settings
+from tasks.core.ingest import manifests
+from tasks.core.ingest.landing import FileOutcome, is_landing_file, landing_date
+from tasks.core.ingest.validation import validate_file
+from tasks.io import datasets, events
+from tasks.io.runtime import runtime
+from tasks.steps.logs import step_logger
+
+
+@task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=2)
+def list_new_files(dataset: str, settings: Settings) -> list[str]:
+    """Landing keys of this dataset not yet ingested (a known URI with the same ETag is skipped)."""
+    contract = load_contract(dataset, settings.specs_dir)
+    known = datasets.known_landing_files(dataset, settings)
+    return [
+        o.key
+        for o in runtime(settings).store.list(contract.landing_prefix)
+        if is_landing_file(o.key, contract.source.format) and (o.uri, o.etag) not in known
+    ]
+
+
+@task(cache_policy=NO_CACHE)
+def ingest_file(dataset: str, key: str, settings: Settings, now: datetime) -> FileOutcome:
+    """Validate one file: write its curated partitions, or quarantine it with the report."""
+    contract = load_contract(dataset, settings.specs_dir)
+    landed = datasets.read_landed(dataset, key, settings)
+    if landed.recorded is not None:
+        return FileOutcome(**landed.base(), status="duplicate")
+    if landed.same_content is not None:
+        reason = f"same content as {landed.same_content.uri}, already ingested"
+        duplicate: dict[str, Any] = {"etag": landed.etag, "duplicate_of": landed.same_content.uri}
+        return _quarantined(dataset, landed, reason, duplicate, settings, now)
+    refs = datasets.reference_keys(contract, settings)
+    df, report = validate_file(landed.data, key, contract, now, refs)
+    details = {"etag": landed.etag, "validation": report.to_dict()}
+    if df is None:
+        return _quarantined(dataset, landed, report.summary(), details, settings, now)
+    date = landing_date(key, now)
+    parts = manifests.plan_partitions(df, dataset, contract.event_time, date, landed.uri)
+    datasets.write_partitions(parts, settings)
+    if report.extra_columns:
+        step_logger().warning("%s: extra columns ignored: %s", key, ", ".join(report.extra_columns))
+    step_logger().info("%s: accepted, %d rows in %d partition(s)", key, len(df), len(parts))
+    partitions = [p for p, _ in parts]
+    return FileOutcome(
+        **landed.base(), status="accepted", rows=len(df), partitions=partitions, details=details
+    )
+
+
+def _quarantined(
+    dataset: str,
+    landed: datasets.Landed,
+    reasons: str,
+    details: dict[str, Any],
+    settings: Settings,
+    now: datetime,
+) -> FileOutcome:
+    outcome = datasets.record_quarantine(dataset, landed, reasons, details, settings, now)
+    events.emit(
+        "retrain.dataset.rejected",
+        events.dataset_resource(dataset),
+        {"uri": landed.uri, "failed_expectations": reasons},
+    )
+    step_logger().warning("%s: quarantined: %s", landed.key, reasons)
+    return outcome
+
+
+@task(cache_policy=NO_CACHE)
+def commit_dataset_version(
+    dataset: str, accepted: list[FileOutcome], settings: Settings, now: datetime
+) -> dict[str, Any] | None:
+    """Commit the accepted files as the next dataset version and announce it.
+
+    Returns ``{"version", "rows", "manifest_uri"}``, or None when every file was
+    already taken by another run.
+    """
+    kind = load_contract(dataset, settings.specs_dir).kind
+    version = datasets.commit_version(dataset, kind, accepted, now, settings, step_logger())
+    if version is not None:
+        payload = {"version": version["version"], "rows": version["rows"]}
+        events.emit("retrain.dataset.updated", events.dataset_resource(dataset), payload)
+    return version

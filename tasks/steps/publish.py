@@ -1,0 +1,231 @@
+"""Publish a challenger and act on the decision: artifacts, registry CAS, champion pointer."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import UTC, datetime
+from typing import Any
+
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+
+from schemas.errors import LostRaceError, RetrainError
+from schemas.settings import Settings
+from tasks.core.documents import to_json_bytes, to_jsonable
+from tasks.core.gate.cards import build_card, card_metrics
+from tasks.core.gate.decision import Decision, Evidence, Outcome
+from tasks.core.gate.outcomes import Result, event_for, lost_race, verdict_of
+from tasks.core.train.reference import reference_profile
+from tasks.io import accounting, artifacts, events
+from tasks.io.checkpoints import StoreCheckpoints
+from tasks.io.registry import ModelVersionRecord, NewDecision
+from tasks.io.runtime import runtime
+from tasks.steps.logs import step_logger
+from tasks.steps.train import Plan, Trained
+
+ACTOR = "retrain_model flow"
+
+
+@task(cache_policy=NO_CACHE)
+def record_skip(plan: Plan, reason: str, settings: Settings) -> Result:
+    """Record a skipped run (nothing trained, nothing spent) and report it."""
+    registry = runtime(settings).registry
+    if plan.training_key:
+        accounting.record_skipped_run(plan.model, plan.training_key, reason, settings)
+    champion = registry.champion(plan.model)
+    current = champion.version if champion else None
+    evidence = {"datasets": plan.dataset_versions}
+    registry.record_decision(plan.model, None, current, Outcome.SKIPPED, [reason], evidence)
+    return Result(
+        plan.model,
+        Outcome.SKIPPED,
+        [reason],
+        champion=current,
+        dataset_versions=plan.dataset_versions,
+    )
+
+
+@task(cache_policy=NO_CACHE)
+def publish(
+    plan: Plan, trained: Trained, evidence: Evidence, decision: Decision, settings: Settings
+) -> Result:
+    """Upload artifacts, register the version, then act on the decision (CAS promotion).
+
+    Order matters: artifacts first (immutable, content-checked), then the
+    registry (the truth), then ``champion.json`` (derived). A run that loses
+    the promotion race is rejected with that reason; nothing is overwritten.
+    """
+    record = plan.unfinished or _register(plan, trained, evidence, decision, settings)
+    if record is None:
+        reason = "another run registered these inputs first and decides them"
+        return Result(plan.model, Outcome.SKIPPED.value, [reason])
+    StoreCheckpoints(runtime(settings).store, plan.model, plan.training_key, 1).clear()
+    expected = plan.champion.version if plan.champion else None
+    details = _decision_evidence(evidence, decision)
+    outcome, reasons = _settle(
+        record, expected, decision.outcome, decision.reasons, details, settings
+    )
+    if trained.run_id is not None:
+        times = (trained.wall_seconds, trained.cpu_seconds)
+        accounting.finish_run(
+            trained.run_id,
+            "succeeded",
+            outcome.value,
+            record.version,
+            times,
+            settings,
+            trained.cost,
+        )
+    artifacts.sync_champion_pointer(plan.model, settings)
+    _announce(plan.model, record.version, expected, outcome, reasons, evidence.challenger)
+    interval = evidence.interval.to_dict() if evidence.interval else None
+    champion = _champion(plan.model, settings)
+    return Result(
+        plan.model, outcome.value, reasons, record.version, champion, expected,
+        plan.dataset_versions, evidence.challenger, evidence.champion, interval,
+        {"model": record.artifact_uri, "card": record.card_uri or ""},
+    )  # fmt: skip
+
+
+def _settle(
+    record: ModelVersionRecord,
+    expected: str | None,
+    outcome: Outcome,
+    reasons: list[str],
+    details: dict[str, Any],
+    settings: Settings,
+) -> tuple[Outcome, list[str]]:
+    """Record the decision with its effect, atomically; a lost race becomes a rejection."""
+    registry, model, version = runtime(settings).registry, record.model, record.version
+    if outcome == Outcome.PROMOTED:
+        new = NewDecision(model, version, expected, outcome, list(reasons), details)
+        try:
+            registry.promote(model, version, expected, ACTOR, "; ".join(reasons), decision=new)
+            return outcome, list(reasons)
+        except LostRaceError as exc:
+            outcome, reasons = lost_race(str(exc))
+    new = NewDecision(model, version, expected, outcome, list(reasons), details)
+    if outcome == Outcome.REJECTED:
+        registry.set_model_status(model, version, "rejected", decision=new)
+    else:
+        registry.record_decision(model, version, expected, outcome.value, list(reasons), details)
+    return outcome, list(reasons)
+
+
+def _register(
+    plan: Plan, trained: Trained, evidence: Evidence, decision: Decision, settings: Settings
+) -> ModelVersionRecord | None:
+    """Upload model, reference profile and card; register them as a candidate."""
+    files = {
+        "model.txt": trained.text.encode(),
+        "reference.json": to_json_bytes(reference_profile(trained.prepared, trained.booster)),
+    }
+    training = {
+        "wall_seconds": trained.wall_seconds,
+        "cpu_seconds": trained.cpu_seconds,
+        **trained.progress,
+        "resumed_from_round": trained.resumed_from,
+        "cost": asdict(trained.cost) if trained.cost else None,
+    }
+    champion = plan.champion.version if plan.champion else None
+    created = datetime.now(UTC).isoformat()
+
+    def card_for(version: str, uploaded: dict[str, Any]) -> dict[str, Any]:
+        return build_card(
+            plan.lineage, version, trained.prepared, training, evidence, decision, champion,
+            uploaded, created,
+        )  # fmt: skip
+
+    fields = {
+        "model": plan.model,
+        "training_key": plan.training_key,
+        "dataset_versions": plan.dataset_versions,
+        "spec_hash": plan.spec.fingerprint(),
+        "params": plan.spec.lightgbm.model_dump(),
+        "code_version": plan.code_version,
+        "metrics": to_jsonable(card_metrics(evidence)),
+        "eval_fingerprint": evidence.fingerprint,
+    }
+    return artifacts.register_version(fields, files, card_for, settings, step_logger())
+
+
+def _decision_evidence(evidence: Evidence, decision: Decision) -> dict[str, Any]:
+    doc = {"evidence": evidence.to_dict(), "checks": decision.to_dict()["checks"]}
+    out: dict[str, Any] = to_jsonable(doc)
+    return out
+
+
+def _champion(model: str, settings: Settings) -> str | None:
+    champion = runtime(settings).registry.champion(model)
+    return champion.version if champion else None
+
+
+def _announce(
+    model: str,
+    version: str,
+    previous: str | None,
+    outcome: Outcome,
+    reasons: list[str],
+    metrics: dict[str, Any],
+) -> None:
+    name = event_for(outcome)
+    if name is not None:
+        payload = {
+            "version": version, "previous": previous, "metrics": to_jsonable(metrics),
+            "reasons": reasons,
+        }  # fmt: skip
+        events.emit(name, events.model_resource(model), payload)
+
+
+@task(cache_policy=NO_CACHE)
+def resolve_approval(
+    model: str,
+    version: str,
+    answer: dict[str, Any] | None,
+    settings: Settings,
+    timeout_minutes: int | None = None,
+) -> Result:
+    """Act on a human answer for a ``pending_approval`` version; the answer goes in the ledger.
+
+    No answer (``None``) means rejected. An approval is still a compare-and-swap
+    against the champion that was current when the version was evaluated.
+    """
+    registry = runtime(settings).registry
+    record, expected = _pending(model, version, settings)
+    verdict = verdict_of(answer, timeout_minutes, ACTOR)
+    evidence = {"approval": answer}
+    if verdict.approve:
+        reasons = [f"approved by {verdict.actor}: {verdict.reason}"]
+        new = NewDecision(model, version, expected, Outcome.PROMOTED, reasons, evidence)
+        try:
+            registry.promote(
+                model, version, expected, verdict.actor, verdict.reason, "approve", new
+            )
+            outcome = Outcome.PROMOTED
+        except LostRaceError as exc:
+            outcome, reasons = Outcome.REJECTED, [f"approved, but lost the promotion race: {exc}"]
+            registry.record_decision(model, version, expected, outcome.value, reasons, evidence)
+    else:
+        outcome, reasons = Outcome.REJECTED, [verdict.reason]
+        new = NewDecision(model, version, expected, outcome, reasons, evidence)
+        registry.reject_version(model, version, verdict.actor, verdict.reason, new)
+    artifacts.sync_champion_pointer(model, settings)
+    _announce(model, version, expected, outcome, reasons, {})
+    return Result(
+        model, outcome.value, reasons, version, _champion(model, settings), expected,
+        record.dataset_versions, record.metrics,
+    )  # fmt: skip
+
+
+def _pending(model: str, version: str, settings: Settings) -> tuple[ModelVersionRecord, str | None]:
+    """The version waiting for approval and the champion it was compared with."""
+    registry = runtime(settings).registry
+    record = registry.get_model_version(model, version)
+    pending = [
+        d
+        for d in registry.list_decisions(model)
+        if d.version == version and d.outcome == Outcome.PENDING_APPROVAL
+    ]
+    if record is None or record.status != "candidate" or not pending:
+        raise RetrainError(f"{model} {version} is not waiting for approval")
+    return record, pending[0].champion_version

@@ -1,0 +1,196 @@
+"""Retraining steps: plan, load, train, evaluate, decide (thin Prefect tasks)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import lightgbm as lgb
+import pandas as pd
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+
+from schemas.automations import automations_path, load_automations
+from schemas.contracts import load_contract
+from schemas.settings import Settings
+from schemas.specs import Features, ModelSpec, Task, load_model_spec
+from tasks.core.costs import RunCost
+from tasks.core.gate.cards import Lineage
+from tasks.core.gate.decision import Decision, Evidence, decide_promotion
+from tasks.core.gate.measure import Scorer, gather_evidence
+from tasks.core.keys import training_key
+from tasks.core.train.binary import prepare_binary
+from tasks.core.train.booster import Fitted
+from tasks.core.train.plans import budget_refusal, skip_reason
+from tasks.core.train.prepared import NotEnoughData, Prepared, sort_events, train_model
+from tasks.core.train.ranking import prepare_ranking
+from tasks.io import accounting, artifacts, datasets
+from tasks.io.checkpoints import StoreCheckpoints, stop_on_sigterm
+from tasks.io.lineage import code_version
+from tasks.io.registry import ModelVersionRecord
+from tasks.io.runtime import runtime
+from tasks.steps.logs import step_logger
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a retraining run will do, decided before any training."""
+
+    model: str
+    spec: ModelSpec
+    dataset_versions: dict[str, str]
+    training_key: str
+    code_version: str
+    champion: ModelVersionRecord | None
+    skip_reason: str | None = None
+    unfinished: ModelVersionRecord | None = None  # same inputs registered, never decided
+
+    @property
+    def lineage(self) -> Lineage:
+        return Lineage(
+            self.model, self.spec, self.dataset_versions, self.training_key, self.code_version
+        )
+
+
+@dataclass(frozen=True)
+class Trained:
+    """A challenger and the data it was trained and will be judged on."""
+
+    prepared: Prepared
+    booster: lgb.Booster
+    text: str
+    wall_seconds: float
+    cpu_seconds: float
+    frame: pd.DataFrame = field(repr=False)
+    progress: dict[str, Any] = field(default_factory=dict)
+    resumed_from: int | None = None  # checkpoint round this run continued from
+    run_id: int | None = None  # the training run in the registry
+    cost: RunCost | None = None
+
+
+@task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=2)
+def plan_training(model: str, dataset_version: str | None, settings: Settings) -> Plan:
+    """Resolve spec, dataset versions and the training key; skip when the inputs are unchanged."""
+    spec = load_model_spec(model, settings.specs_dir)
+    versions, missing = datasets.resolve_versions(spec.datasets, dataset_version, settings)
+    if missing is not None:
+        return Plan(model, spec, versions, "", "", None, missing)
+    registry, code = runtime(settings).registry, code_version()
+    key = training_key(model, versions, spec.fingerprint(), code)
+    existing = registry.find_model_version(model, key)
+    undecided = existing is not None and registry.is_undecided(existing)
+    budget = spec.policy.monthly_budget_usd
+    refusal = budget_refusal(budget, accounting.spent_this_month(model, settings) if budget else 0)
+    reason = skip_reason(existing.version if existing else None, undecided, refusal, versions)
+    if undecided and existing is not None:
+        step_logger().warning(
+            "%s %s was registered but never decided (a failed run): deciding it now",
+            model,
+            existing.version,
+        )
+    champion = registry.champion(model)
+    return Plan(model, spec, versions, key, code, champion, reason, existing if undecided else None)
+
+
+@task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=2)
+def load_training_frames(plan: Plan, settings: Settings) -> dict[str, pd.DataFrame]:
+    """Every dataset of the plan at its version (each partition verified); events sorted."""
+    frames = {}
+    for dataset, version in plan.dataset_versions.items():
+        contract = load_contract(dataset, settings.specs_dir)
+        frame = datasets.load_dataset_frame(dataset, version, settings)
+        if contract.kind == "events":
+            frame = sort_events(frame, contract.require_event_time(), contract.row_keys())
+        frames[dataset] = frame
+        step_logger().info("loaded %s@%s: %d rows", dataset, version, len(frame))
+    return frames
+
+
+@task(cache_policy=NO_CACHE)
+def train_challenger(
+    plan: Plan, frames: dict[str, pd.DataFrame], settings: Settings
+) -> Trained | str:
+    """Prepare the splits and fit the challenger; returns a skip reason when windows are thin.
+
+    The run is recorded with its wall and CPU seconds and cost, also when it
+    fails or is interrupted (the compute was spent all the same).
+    """
+    start = (time.perf_counter(), time.process_time())
+    try:
+        prepared = _prepare(plan, frames, settings)
+    except NotEnoughData as exc:
+        return f"not enough data: {exc}"  # recorded as a zero-cost skipped run
+    run_id = accounting.start_run(plan.model, plan.training_key, settings)
+    try:
+        fitted = _fit(plan, prepared, settings)
+    except BaseException:
+        accounting.finish_run(run_id, "failed", None, None, _since(start), settings)
+        raise
+    wall, cpu = _since(start)
+    progress = fitted.progress
+    step_logger().info(
+        "trained %s: best round %d of %d on %s rows in %.1fs",
+        *(plan.model, progress.best_round, progress.rounds, prepared.rows, wall),
+    )
+    cost = accounting.price_run(wall, settings)
+    main = frames[plan.spec.datasets[0]]
+    return Trained(
+        prepared, fitted.booster, fitted.text, wall, cpu, main, progress.to_dict(),
+        fitted.resumed_from, run_id, cost,
+    )  # fmt: skip
+
+
+def _since(start: tuple[float, float]) -> tuple[float, float]:
+    return time.perf_counter() - start[0], time.process_time() - start[1]
+
+
+def _prepare(plan: Plan, frames: dict[str, pd.DataFrame], settings: Settings) -> Prepared:
+    dataset = plan.spec.datasets[0]
+    if plan.spec.task == Task.RANKING:
+        return prepare_ranking(frames, plan.spec)
+    contract = load_contract(dataset, settings.specs_dir)
+    time_col, keys = contract.require_event_time(), contract.row_keys()
+    return prepare_binary(frames[dataset], plan.spec, time_col, keys)
+
+
+def _fit(plan: Plan, prepared: Prepared, settings: Settings) -> Fitted:
+    """Train with checkpoints under checkpoints/<model>/<training key>/, resuming if one exists."""
+    every = plan.spec.lightgbm.checkpoint_every
+    checkpoints = StoreCheckpoints(runtime(settings).store, plan.model, plan.training_key, every)
+    resume = checkpoints.load()
+    if resume is not None:
+        step_logger().warning(
+            "resuming %s from checkpoint at round %d (%s)",
+            *(plan.model, resume[1].rounds, checkpoints.prefix),
+        )
+    with stop_on_sigterm(checkpoints):
+        return train_model(plan.spec, prepared, checkpoints, resume)
+
+
+@task(cache_policy=NO_CACHE)
+def evaluate_challenger(plan: Plan, trained: Trained, settings: Settings) -> Evidence:
+    """Score challenger and champion on the same holdout; measure the guards."""
+    champion = None
+    if plan.champion is not None:
+        booster, encoding, card = artifacts.load_model(plan.champion, settings)
+        champion = Scorer(booster, encoding, Features.model_validate(card["features"]["spec"]))
+    challenger = Scorer(trained.booster, trained.prepared.encoding, plan.spec.features)
+    return gather_evidence(
+        plan.spec, trained.prepared, challenger, trained.text, trained.frame, champion
+    )
+
+
+@task(cache_policy=NO_CACHE)
+def decide(evidence: Evidence, plan: Plan) -> Decision:
+    """Apply the model's promotion policy (a pure function) to the evidence."""
+    return decide_promotion(evidence, plan.spec.policy)
+
+
+@task(cache_policy=NO_CACHE)
+def refuse_recovery(attempt: int, settings: Settings) -> str | None:
+    """Why a crash-recovery re-run must not train (``None``: an ordinary run, or go ahead)."""
+    if attempt == 0:
+        return None
+    path = automations_path(settings.deployments_dir)
+    return load_automations(path).crash_recovery.refusal(attempt)
