@@ -23,5 +23,5 @@ def _clean(value: Any) -> Any:
 
 
 def to_jsonable(data: Any) -> Any:
-    """``data`` as it reads back from :func:`to_json_bytes` (strict JSON values only)."""
-    return json.loads(to_json_bytes(data))
+    """``data`` as strict JSON values (as :func:`to_json_bytes` writes them), in its own order."""
+    return json.loads(json.dumps(_clean(data), default=str))
