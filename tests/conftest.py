@@ -1,4 +1,5 @@
-"""Shared fixtures: isolated Prefect home, a fresh retrain home per test, Prefect's harness."""
+"""Shared fixtures: isolated Prefect home, a fresh retrain home per test, Prefect's harness,
+moto's server; and the default marker of tests that declare none."""
 
 from __future__ import annotations
 
@@ -19,6 +20,21 @@ os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 for _var in ("RETRAIN_HOME", "RETRAIN_DATABASE_URL", "RETRAIN_STORE_URL", "RETRAIN_SPECS_DIR"):
     os.environ.pop(_var, None)
+
+
+MARKERS = ("unit", "integration", "e2e", "postgres")
+# Fixtures that reach a real backend: a test using any of them is an integration test.
+BACKEND_FIXTURES = frozenset({"prefect_harness", "moto_endpoint", "prefect_api"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests without a marker get one: ``integration`` when they use a real backend, else
+    ``unit`` (so ``-m unit`` and ``-m integration`` between them select every test)."""
+    for item in items:
+        if any(item.get_closest_marker(name) for name in MARKERS):
+            continue
+        used = set(getattr(item, "fixturenames", ()))
+        item.add_marker(pytest.mark.integration if used & BACKEND_FIXTURES else pytest.mark.unit)
 
 
 @pytest.fixture(scope="session")

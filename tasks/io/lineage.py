@@ -3,26 +3,39 @@
 from __future__ import annotations
 
 import hashlib
-from importlib import metadata
-from pathlib import Path
+from importlib import metadata, resources
+from importlib.resources.abc import Traversable
 
 _PACKAGES = ("tasks", "schemas")
+_SUFFIXES = (".py", ".yaml")
 
 
 def code_version() -> str:
     """``<package version>+<12 hex digits>`` over every .py and .yaml file of tasks/ and schemas/.
 
     Changing training code (or a shipped spec) changes it; flows and the CLI do not.
+    The files are read through ``importlib.resources``, wherever the packages are installed.
     """
-    root = Path(__file__).resolve().parents[2]
     digest = hashlib.sha256()
     for package in _PACKAGES:
-        for path in sorted((root / package).rglob("*")):
-            if path.suffix in {".py", ".yaml"} and "__pycache__" not in path.parts:
-                digest.update(path.relative_to(root).as_posix().encode())
-                digest.update(path.read_bytes())
+        for relative, entry in sorted(_files(resources.files(package), package)):
+            digest.update(relative.encode())
+            digest.update(entry.read_bytes())
     try:
         version = metadata.version("retrain")
     except metadata.PackageNotFoundError:
         version = "0+unknown"
     return f"{version}+{digest.hexdigest()[:12]}"
+
+
+def _files(folder: Traversable, prefix: str) -> list[tuple[str, Traversable]]:
+    """(``package/relative/path``, entry) of every source file under ``folder``."""
+    found = []
+    for entry in folder.iterdir():
+        path = f"{prefix}/{entry.name}"
+        if entry.is_dir():
+            if entry.name != "__pycache__":
+                found += _files(entry, path)
+        elif entry.name.endswith(_SUFFIXES):
+            found.append((path, entry))
+    return found

@@ -9,16 +9,16 @@ from typing import Any
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from schemas.errors import LostRaceError, RetrainError
+from schemas.errors import RetrainError
 from schemas.settings import Settings
 from tasks.core.documents import to_json_bytes, to_jsonable
 from tasks.core.gate.cards import build_card, card_metrics
 from tasks.core.gate.decision import Decision, Evidence, Outcome
-from tasks.core.gate.outcomes import Result, event_for, lost_race, verdict_of
+from tasks.core.gate.outcomes import Result, event_for, verdict_of
 from tasks.core.train.reference import reference_profile
-from tasks.io import accounting, artifacts, events
+from tasks.io import accounting, artifacts, events, promotions
 from tasks.io.checkpoints import StoreCheckpoints
-from tasks.io.registry import ModelVersionRecord, NewDecision
+from tasks.io.registry import ModelVersionRecord
 from tasks.io.runtime import runtime
 from tasks.steps.logs import step_logger
 from tasks.steps.train import Plan, Trained
@@ -62,8 +62,8 @@ def publish(
     StoreCheckpoints(runtime(settings).store, plan.model, plan.training_key, 1).clear()
     expected = plan.champion.version if plan.champion else None
     details = _decision_evidence(evidence, decision)
-    outcome, reasons = _settle(
-        record, expected, decision.outcome, decision.reasons, details, settings
+    outcome, reasons = promotions.settle(
+        record, expected, decision.outcome, decision.reasons, details, ACTOR, settings
     )
     if trained.run_id is not None:
         times = (trained.wall_seconds, trained.cpu_seconds)
@@ -78,38 +78,24 @@ def publish(
         )
     artifacts.sync_champion_pointer(plan.model, settings)
     _announce(plan.model, record.version, expected, outcome, reasons, evidence.challenger)
-    interval = evidence.interval.to_dict() if evidence.interval else None
-    champion = _champion(plan.model, settings)
-    return Result(
-        plan.model, outcome.value, reasons, record.version, champion, expected,
-        plan.dataset_versions, evidence.challenger, evidence.champion, interval,
-        {"model": record.artifact_uri, "card": record.card_uri or ""},
-    )  # fmt: skip
+    return _result(plan, record, outcome, reasons, evidence, settings)
 
 
-def _settle(
+def _result(
+    plan: Plan,
     record: ModelVersionRecord,
-    expected: str | None,
     outcome: Outcome,
     reasons: list[str],
-    details: dict[str, Any],
+    evidence: Evidence,
     settings: Settings,
-) -> tuple[Outcome, list[str]]:
-    """Record the decision with its effect, atomically; a lost race becomes a rejection."""
-    registry, model, version = runtime(settings).registry, record.model, record.version
-    if outcome == Outcome.PROMOTED:
-        new = NewDecision(model, version, expected, outcome, list(reasons), details)
-        try:
-            registry.promote(model, version, expected, ACTOR, "; ".join(reasons), decision=new)
-            return outcome, list(reasons)
-        except LostRaceError as exc:
-            outcome, reasons = lost_race(str(exc))
-    new = NewDecision(model, version, expected, outcome, list(reasons), details)
-    if outcome == Outcome.REJECTED:
-        registry.set_model_status(model, version, "rejected", decision=new)
-    else:
-        registry.record_decision(model, version, expected, outcome.value, list(reasons), details)
-    return outcome, list(reasons)
+) -> Result:
+    interval = evidence.interval.to_dict() if evidence.interval else None
+    return Result(
+        plan.model, outcome.value, reasons, record.version, _champion(plan.model, settings),
+        plan.champion.version if plan.champion else None, plan.dataset_versions,
+        evidence.challenger, evidence.champion, interval,
+        {"model": record.artifact_uri, "card": record.card_uri or ""},
+    )  # fmt: skip
 
 
 def _register(
@@ -190,25 +176,9 @@ def resolve_approval(
     No answer (``None``) means rejected. An approval is still a compare-and-swap
     against the champion that was current when the version was evaluated.
     """
-    registry = runtime(settings).registry
     record, expected = _pending(model, version, settings)
     verdict = verdict_of(answer, timeout_minutes, ACTOR)
-    evidence = {"approval": answer}
-    if verdict.approve:
-        reasons = [f"approved by {verdict.actor}: {verdict.reason}"]
-        new = NewDecision(model, version, expected, Outcome.PROMOTED, reasons, evidence)
-        try:
-            registry.promote(
-                model, version, expected, verdict.actor, verdict.reason, "approve", new
-            )
-            outcome = Outcome.PROMOTED
-        except LostRaceError as exc:
-            outcome, reasons = Outcome.REJECTED, [f"approved, but lost the promotion race: {exc}"]
-            registry.record_decision(model, version, expected, outcome.value, reasons, evidence)
-    else:
-        outcome, reasons = Outcome.REJECTED, [verdict.reason]
-        new = NewDecision(model, version, expected, outcome, reasons, evidence)
-        registry.reject_version(model, version, verdict.actor, verdict.reason, new)
+    outcome, reasons = promotions.answer(record, expected, verdict, {"approval": answer}, settings)
     artifacts.sync_champion_pointer(model, settings)
     _announce(model, version, expected, outcome, reasons, {})
     return Result(

@@ -9,7 +9,6 @@ re-run (attempt max + 1) is executed and refuses, recording a `skipped` decision
 from __future__ import annotations
 
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,11 +17,9 @@ from uuid import UUID
 import pytest
 
 from schemas.automations import load_automations
-from tests.e2e.test_serve import BIN, ROOT, Api, base_env, prefect_api, wait_for
+from tests.helpers.services import BIN, ROOT, Api, base_env, event_barrier, wait_for
 
 pytestmark = pytest.mark.e2e
-
-__all__ = ["prefect_api"]  # the fixture, shared with test_serve.py
 
 
 @pytest.fixture
@@ -94,7 +91,7 @@ def test_a_crashed_retraining_is_rerun_with_the_same_parameters_up_to_the_max(
     (spec,) = [s for s in specs if s.name == "retrain-fraud"]
     with temporary_settings({PREFECT_API_URL: prefect_api}):
         deployment_id = build_deployment(spec).apply()
-    time.sleep(2)  # let the trigger service load the automations
+    event_barrier(prefect_api)  # the trigger service has loaded the automations
 
     # 3. an ordinary run crashes: re-run once, same parameters, recovery_attempt 1
     seen = {str(crash(client, deployment_id, {"model": "fraud", "dataset_version": "v3"}))}
@@ -104,7 +101,7 @@ def test_a_crashed_retraining_is_rerun_with_the_same_parameters_up_to_the_max(
     }
     assert rerun["state_type"] == "SCHEDULED"
     seen.add(rerun["id"])
-    time.sleep(3)  # a duplicate re-run, if any, would show up now
+    event_barrier(prefect_api)  # the crash event was evaluated: a duplicate re-run shows
     assert recovery_of(api, "retrain-fraud", seen) is None
 
     # 4. the last allowed re-run crashes too: its re-run is created, and refuses to train

@@ -19,19 +19,8 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.e2e.test_serve import (  # reused: one way to run and watch the services
-    BIN,
-    ROOT,
-    Api,
-    Landing,
-    Service,
-    base_env,
-    prefect_api,  # noqa: F401 - the real prefect server fixture
-    settled,
-    start,
-    wait_for,
-)
-from tests.flows.conftest import relaxed_fraud_spec
+from tests.helpers.samples import Landing, relaxed_fraud_spec
+from tests.helpers.services import BIN, ROOT, Api, Service, base_env, settled, start, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -77,7 +66,7 @@ def retrain_env(
 
 def test_files_uploaded_to_s3_are_ingested_and_train_a_champion(
     tmp_path: Path,
-    prefect_api: str,  # noqa: F811 - the fixture imported above
+    prefect_api: str,
     moto_endpoint: str,
 ) -> None:
     import datetime as dt

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.test_serve import BIN, Api, Service, base_env, free_port, start, wait_for
+from tests.helpers.services import BIN, Api, base_env, prefect_server, start, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -38,13 +37,6 @@ UIS = {"default (v2)": "/v2", "classic (v1)": ""}
 SHOTS = Path(tempfile.gettempdir())
 
 
-def _healthy(api: str) -> bool:
-    try:
-        return httpx.get(f"{api}/health", timeout=2).json() is True
-    except (httpx.HTTPError, ValueError):
-        return False
-
-
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
     """A prefect server whose UI talks to it, and `retrain serve`: (server URL, deployment id)."""
@@ -55,33 +47,28 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]
         )
     pytest.importorskip("selenium", reason="selenium is a dev dependency: pip install -e .[dev]")
     tmp = tmp_path_factory.mktemp("ui")
-    port = free_port()
-    url, api = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{port}/api"
-    # The UI asks /ui-settings where the API is; off port 4200 it must be told.
-    server_env = {**base_env(tmp / "server-home"), "PREFECT_UI_API_URL": api}
-    cmd = [str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)]
-    services: list[Service] = []
-    try:
-        services.append(start("prefect server", cmd, server_env, tmp / "server.log"))
-        wait_for("the server's /api/health", lambda: _healthy(api), 120, *services)
+    with prefect_server(tmp) as server:
         serve_env = {
             **base_env(tmp / "client-home"),
-            "PREFECT_API_URL": api,
+            "PREFECT_API_URL": server.api,
             "RETRAIN_HOME": str(tmp / "home"),
         }
-        services.append(
-            start("retrain serve", [str(BIN / "retrain"), "serve"], serve_env, tmp / "serve.log")
+        serve = start(
+            "retrain serve", [str(BIN / "retrain"), "serve"], serve_env, tmp / "serve.log"
         )
-        by_name = wait_for(
-            "the retrain-fraud deployment",
-            lambda: {n: i for i, n in Api(api).deployments().items() if n == "retrain-fraud"},
-            90,
-            *services,
-        )
-        yield url, by_name["retrain-fraud"]
-    finally:
-        for service in reversed(services):
-            service.stop()
+        try:
+            by_name = wait_for(
+                "the retrain-fraud deployment",
+                lambda: {
+                    n: i for i, n in Api(server.api).deployments().items() if n == "retrain-fraud"
+                },
+                90,
+                server.service,
+                serve,
+            )
+            yield server.url, by_name["retrain-fraud"]
+        finally:
+            serve.stop()
 
 
 @pytest.fixture
@@ -160,7 +147,6 @@ def test_custom_run_form_shows_the_typed_retraining_parameters(
         version.send_keys("latest")
         browser.find_element(By.XPATH, "//button[normalize-space()='Submit']").click()
         wait_text(browser, "'latest' is not valid under any of the given schemas", timeout=20)
-        time.sleep(1)
         assert manual_runs(f"{url}/api") == []  # the form refused it: no run was created
     finally:
         browser.save_screenshot(str(shot))

@@ -10,7 +10,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from tests.flows.conftest import Sample, relaxed_fraud_spec
+from tests.helpers.samples import Sample, relaxed_fraud_spec
 
 pytestmark = pytest.mark.integration
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.flows.conftest import Sample
+from tests.helpers.samples import Sample
 
 pytestmark = pytest.mark.integration
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from tests.flows.conftest import Sample, sha256_hex
+from tests.helpers.samples import Sample, sha256_hex
 
 pytestmark = pytest.mark.integration
 

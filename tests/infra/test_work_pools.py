@@ -17,10 +17,8 @@ import copy
 import json
 import os
 import re
-import signal
 import socket
 import subprocess
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,6 +27,8 @@ from typing import Any
 import httpx
 import pytest
 import yaml
+
+from tests.helpers.services import prefect_server as running_prefect_server
 
 ROOT = Path(__file__).resolve().parents[2]
 POOLS = ROOT / "infra" / "work-pools"
@@ -566,47 +566,14 @@ def prefect_env(home: Path, api: str | None = None) -> dict[str, str]:
     return env
 
 
-def healthy(api: str) -> bool:
-    try:
-        return httpx.get(f"{api}/health", timeout=2).json() is True
-    except (httpx.HTTPError, ValueError):
-        return False
-
-
 @pytest.fixture(scope="module")
 def prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """`prefect server start` on 127.0.0.1 with its own PREFECT_HOME, the pools created by
-    ``create.sh``; yields the API URL. Stopped by its process id (its own session)."""
+    """A real `prefect server` with the pools created by ``create.sh``; yields the API URL."""
     home = tmp_path_factory.mktemp("prefect-server")
-    port = free_port()
-    log = home / "server.log"
-    with log.open("wb") as out:
-        server = subprocess.Popen(
-            [str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-            cwd=home,
-            env=prefect_env(home / "server-home"),
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    api = f"http://127.0.0.1:{port}/api"
-    try:
-        deadline = time.monotonic() + 120
-        while not healthy(api):
-            if server.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"prefect server did not become healthy:\n{log.read_text()[-3000:]}")
-            time.sleep(0.5)
-        env = prefect_env(home / "client-home", api)
+    with running_prefect_server(home) as server:
+        env = prefect_env(home / "client-home", server.api)
         subprocess.run([str(POOLS / "create.sh")], env=env, check=True, timeout=600)
-        yield api
-    finally:
-        if server.poll() is None:
-            os.killpg(server.pid, signal.SIGTERM)  # pgid == its pid: it and its children
-            try:
-                server.wait(20)
-            except subprocess.TimeoutExpired:
-                os.killpg(server.pid, signal.SIGKILL)
-                server.wait(10)
+        yield server.api
 
 
 def inspect_pools(pools: list[str], env: dict[str, str]) -> dict[str, str]:

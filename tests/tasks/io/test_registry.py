@@ -567,3 +567,26 @@ def test_unreachable_database_fails_fast_without_leaking_the_password(bad_url: s
 def test_invalid_urls_are_refused(bad_url: str) -> None:
     with pytest.raises(RegistryError):
         Registry.open(bad_url)
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    ("record", "table"),
+    [
+        ("FileRecord", "IngestedFile"),
+        ("DatasetVersionRecord", "DatasetVersion"),
+        ("ModelVersionRecord", "ModelVersion"),
+        ("DecisionRecord", "Decision"),
+        ("LedgerEntry", "Ledger"),
+        ("TrainingRunRecord", "TrainingRun"),
+    ],
+)
+def test_each_record_mirrors_its_table_column_for_column(record: str, table: str) -> None:
+    """Records are declared apart from the tables (frozen values, not ORM objects): they agree."""
+    from dataclasses import fields
+
+    import schemas.registry as tables
+    from tasks.io.registry import records
+
+    columns = [c.name for c in getattr(tables, table).__table__.columns]
+    assert [f.name for f in fields(getattr(records, record))] == columns

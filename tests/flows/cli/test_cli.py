@@ -12,25 +12,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner
 
-from tests.flows.conftest import read_json, sha256_hex
+from tests.helpers.cli import cli
+from tests.helpers.samples import read_json, sha256_hex
 
 pytestmark = pytest.mark.integration
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 RETRAIN = ROOT / ".venv" / "bin" / "retrain"
 COMMANDS = (
     "quickstart", "data", "ingest", "train", "champion", "models", "history", "datasets",
     "rollback", "verify",
 )  # fmt: skip
-
-
-def cli(*args: str) -> Any:
-    """Invoke the typer app in-process (exceptions are left in ``result.exception``)."""
-    from flows.cli import app
-
-    return CliRunner().invoke(app, list(args))
 
 
 def cli_json(*args: str) -> Any:

@@ -14,6 +14,8 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from tests.helpers.services import wait_for
+
 pytestmark = pytest.mark.integration
 
 BUCKET, PREFIX = "retrain-listen", "prod"
@@ -127,6 +129,12 @@ def depth(sqs: Any, url: str) -> int:
     names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
     attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=names)["Attributes"]
     return sum(int(attrs[n]) for n in names)
+
+
+def visible(sqs: Any, url: str) -> int:
+    """Messages in the queue that a receive would get now."""
+    names = ["ApproximateNumberOfMessages"]
+    return int(sqs.get_queue_attributes(QueueUrl=url, AttributeNames=names)["Attributes"][names[0]])
 
 
 def s3_body(key: str, event: str = "ObjectCreated:Put", bucket: str = BUCKET) -> str:
@@ -302,8 +310,8 @@ def test_a_message_whose_emit_fails_stays_for_redelivery(
     assert code == 1
     assert "1 message(s) kept for redelivery" in err.strip().splitlines()[-1]
     assert "0 retrain.data.arrived event(s)" in out
-    time.sleep(1.5)  # the visibility timeout passes: the message is back
     assert depth(sqs, queue_url) == 1
+    wait_for("the message to be visible again", lambda: visible(sqs, queue_url) == 1, 30)
 
     monkeypatch.setattr(tasks.io.events, "emit", working)
     summary = cli_json("--once", "--wait-seconds", "1")

@@ -1,0 +1,252 @@
+"""Real services for end-to-end tests: subprocesses in their own session, logs to files,
+waits on conditions (never fixed sleeps), and the one way to start a `prefect server`."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = ROOT / ".venv" / "bin"
+# Enqueued runs (deployment concurrency limit) retry every 30 s by default: 3 s in tests.
+SLOT_WAIT = "PREFECT_SERVER_DEPLOYMENTS_CONCURRENCY_SLOT_WAIT_SECONDS"
+T = TypeVar("T")
+TERMINAL = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
+EMIT = """
+import json, sys
+from prefect.events import emit_event
+for e in json.loads(sys.argv[1]):
+    sent = emit_event(
+        event=e["event"], resource={"prefect.resource.id": e["resource"]}, payload=e["payload"]
+    )
+    assert sent is not None, "no events client: is PREFECT_API_URL set?"
+"""
+
+
+@dataclass
+class Service:
+    """A subprocess started by a test, in its own session, logging to a file."""
+
+    name: str
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    def tail(self, lines: int = 40) -> str:
+        text = self.log.read_text(encoding="utf-8", errors="replace")
+        return f"--- {self.name} log (last {lines} lines) ---\n" + "\n".join(
+            text.splitlines()[-lines:]
+        )
+
+    def check_alive(self) -> None:
+        if self.process.poll() is not None:
+            pytest.fail(f"{self.name} exited with {self.process.returncode}\n{self.tail()}")
+
+    def stop(self) -> None:
+        """SIGTERM, a second one (Prefect ignores the first at times), then SIGKILL its group."""
+        for sig, wait in ((signal.SIGTERM, 15), (signal.SIGTERM, 10)):
+            if self.process.poll() is not None:
+                break
+            self.process.send_signal(sig)
+            try:
+                self.process.wait(wait)
+            except subprocess.TimeoutExpired:
+                continue
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(10)
+        # processes the service started belong to its session (pgid == its pid)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+
+
+def start(name: str, cmd: list[str], env: dict[str, str], log: Path, cwd: Path = ROOT) -> Service:
+    """Start ``cmd`` in its own session with ``env``; its output goes to ``log``."""
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            cmd, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    return Service(name, process, log)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def wait_for(
+    what: str, check: Callable[[], T | None], timeout: float, *alive: Service, every: float = 0.5
+) -> T:
+    """Poll ``check`` until it returns a truthy value; fail with the services' logs."""
+    deadline = time.monotonic() + timeout
+    while True:
+        for service in alive:
+            service.check_alive()
+        result = check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            logs = "\n".join(s.tail() for s in alive)
+            pytest.fail(f"timed out after {timeout:.0f}s waiting for {what}\n{logs}")
+        time.sleep(every)
+
+
+def base_env(prefect_home: Path) -> dict[str, str]:
+    """This process's environment without PREFECT_/RETRAIN_ settings, a new PREFECT_HOME,
+    and no telemetry."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "RETRAIN_"))}
+    env.update(
+        PREFECT_HOME=str(prefect_home),
+        PREFECT_SERVER_ANALYTICS_ENABLED="false",
+        DO_NOT_TRACK="1",
+        GX_ANALYTICS_ENABLED="false",
+    )
+    return env
+
+
+def healthy(api: str) -> bool:
+    try:
+        return httpx.get(f"{api}/health", timeout=2).json() is True
+    except (httpx.HTTPError, ValueError):
+        return False
+
+
+@dataclass(frozen=True)
+class PrefectServer:
+    """A running `prefect server`: its base URL, API URL and process."""
+
+    url: str
+    api: str
+    service: Service
+
+
+@contextlib.contextmanager
+def prefect_server(folder: Path, **env: str) -> Iterator[PrefectServer]:
+    """`prefect server start` on 127.0.0.1 and a free port, with its own PREFECT_HOME under
+    ``folder``; waits for /api/health, stops it by its process group on exit.
+
+    ``env`` adds settings; ``PREFECT_UI_API_URL`` (the UI's API when not on port 4200)
+    defaults to this server's API.
+    """
+    port = free_port()
+    url, api = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{port}/api"
+    server_env = {**base_env(folder / "server-home"), "PREFECT_UI_API_URL": api, **env}
+    cmd = [str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)]
+    service = start("prefect server", cmd, server_env, folder / "server.log", cwd=folder)
+    try:
+        wait_for("the server's /api/health", lambda: healthy(api), 120, service)
+        yield PrefectServer(url, api, service)
+    finally:
+        service.stop()
+
+
+class Api:
+    """The few Prefect API reads the tests need (plain HTTP: no client settings involved)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    def _post(self, path: str, body: dict[str, Any]) -> Any:
+        response = httpx.post(f"{self.url}/{path}", json=body, timeout=10)
+        response.raise_for_status()
+        return response.json()
+
+    def deployments(self) -> dict[str, str]:
+        return {d["id"]: d["name"] for d in self._post("deployments/filter", {})}
+
+    def automations(self) -> list[dict[str, Any]]:
+        return list(self._post("automations/filter", {}))
+
+    def runs(self) -> list[dict[str, Any]]:
+        """Flow runs started by triggers or by hand (not the cron's future runs)."""
+        names = self.deployments()
+        return [
+            {**r, "deployment": names.get(r["deployment_id"], "?")}
+            for r in self._post("flow_runs/filter", {"limit": 200})
+            if not r["auto_scheduled"]
+        ]
+
+
+def emit(api: str, env: dict[str, str], events: list[dict[str, Any]]) -> None:
+    """Emit events with prefect.events.emit_event from a fresh process pointed at ``api``."""
+    subprocess.run(
+        [str(BIN / "python"), "-c", EMIT, json.dumps(events)],
+        env={**env, "PREFECT_API_URL": api},
+        check=True,
+        timeout=60,
+        capture_output=True,
+    )
+
+
+def settled(api: Api, ingest_runs: int) -> list[dict[str, Any]] | None:
+    """All runs, once ``ingest_runs`` ingestion runs exist and every run has finished."""
+    runs = api.runs()
+    ingests = [r for r in runs if r["deployment"] == "ingest-transactions"]
+    if len(ingests) < ingest_runs or any(r["state_type"] not in TERMINAL for r in runs):
+        return None
+    return runs
+
+
+def event_barrier(api: str, timeout: float = 60) -> None:
+    """Return once the server's trigger and action services have caught up.
+
+    A probe automation (``do-nothing``) is created last; probe events are sent until its
+    action is reported done. The services handle automations, events and actions in
+    order, so every automation created and every event sent before the call has been
+    evaluated, and its actions (runs started by triggers) taken, when this returns.
+    The probe is deleted afterwards: automation counts are as they were.
+    """
+    probe = f"test.barrier.{time.monotonic_ns()}"
+    automation = {
+        "name": "test-barrier",
+        "trigger": {
+            "type": "event",
+            "expect": [probe],
+            "match": {"prefect.resource.id": probe},
+            "posture": "Reactive",
+            "threshold": 1,
+            "within": 0,
+        },
+        "actions": [{"type": "do-nothing"}],
+    }
+    created = httpx.post(f"{api}/automations/", json=automation, timeout=10)
+    created.raise_for_status()
+    automation_id = created.json()["id"]
+    done = {
+        "filter": {
+            "event": {"name": ["prefect.automation.action.triggered"]},
+            "resource": {"id": [f"prefect.automation.{automation_id}"]},
+        }
+    }
+
+    def probe_handled() -> bool:
+        event = {
+            "id": str(uuid.uuid4()),
+            "occurred": datetime.now(UTC).isoformat(),
+            "event": probe,
+            "resource": {"prefect.resource.id": probe},
+        }
+        httpx.post(f"{api}/events", json=[event], timeout=10).raise_for_status()
+        found = httpx.post(f"{api}/events/filter", json=done, timeout=10)
+        found.raise_for_status()
+        return bool(found.json()["events"])
+
+    try:
+        wait_for("the server's trigger and action services to catch up", probe_handled, timeout)
+    finally:
+        httpx.delete(f"{api}/automations/{automation_id}", timeout=10)
