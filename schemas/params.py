@@ -51,6 +51,18 @@ class RetrainParams(BaseModel):
     )
 
 
+class MonitorParams(BaseModel):
+    """Watch a model's champion: drift of its inputs and score, matured-label performance."""
+
+    model_config = ConfigDict(extra="forbid", title="Monitor a model")
+
+    model: str = Field(
+        description="Model spec name (the file schemas/models/NAME.yaml).",
+        pattern=r"^[a-z][a-z0-9_]{0,62}$",
+        examples=["fraud"],
+    )
+
+
 class QuickstartParams(BaseModel):
     """Run the whole loop on generated sample data, day by day."""
 

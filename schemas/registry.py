@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     CheckConstraint,
     DateTime,
     Dialect,
@@ -44,6 +45,11 @@ MODEL_STATUSES = ("candidate", "champion", "archived", "rejected")
 DECISION_OUTCOMES = ("promoted", "rejected", "pending_approval", "skipped")
 LEDGER_ACTIONS = ("promote", "rollback", "approve", "reject")
 RUN_STATUSES = ("running", "succeeded", "failed", "skipped")
+MONITORING_STATUSES = (
+    "ok", "drift", "degraded", "insufficient_data", "no_champion", "champion_unverified",
+    "reference_outdated",
+)  # fmt: skip
+MONITORING_ACTIONS = ("none", "retrain", "rollback", "alert")
 
 NAME = String(128)
 VERSION = String(32)
@@ -268,3 +274,36 @@ class TrainingRun(Base):
     instance_type: Mapped[str | None] = mapped_column(String(64))
     cost_usd: Mapped[float | None] = mapped_column(Float)
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class MonitoringReport(Base):
+    """One monitoring run of a champion: drift, matured-label performance, the action."""
+
+    __tablename__ = "monitoring_reports"
+    __table_args__ = (
+        _one_of("status", MONITORING_STATUSES, "status"),
+        _one_of("action", MONITORING_ACTIONS, "action"),
+        Index(None, "model"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    model: Mapped[str] = mapped_column(NAME)
+    champion_version: Mapped[str | None] = mapped_column(VERSION)
+    dataset_versions: Mapped[dict[str, str]] = mapped_column()
+    status: Mapped[str] = mapped_column(String(32))
+    action: Mapped[str] = mapped_column(String(16))
+    drift_detected: Mapped[bool] = mapped_column(Boolean)
+    drifted_features: Mapped[list[str]] = mapped_column()
+    degraded: Mapped[bool] = mapped_column(Boolean)
+    metric: Mapped[str | None] = mapped_column(String(32))
+    value: Mapped[float | None] = mapped_column(Float)
+    interval_low: Mapped[float | None] = mapped_column(Float)
+    interval_high: Mapped[float | None] = mapped_column(Float)
+    reference_value: Mapped[float | None] = mapped_column(Float)
+    as_of: Mapped[datetime | None] = mapped_column()
+    drifted_event: Mapped[bool] = mapped_column(Boolean)
+    degraded_event: Mapped[bool] = mapped_column(Boolean)
+    report_uri: Mapped[str | None] = mapped_column(Text)
+    report_sha256: Mapped[str | None] = mapped_column(SHA256)
+    reasons: Mapped[list[str]] = mapped_column(default=list)
+    created_at: Mapped[datetime] = _created_at()

@@ -13,6 +13,7 @@ from pydantic import Field, model_validator
 from schemas.contracts import Frozen
 from schemas.errors import SpecError
 from schemas.loader import find_spec, load_yaml_model
+from schemas.monitoring import Monitoring
 
 BINARY_METRICS = ("pr_auc", "roc_auc", "log_loss", "brier")
 RANKING_METRICS = ("ndcg@10", "map@10", "recall@10", "coverage@10")
@@ -166,6 +167,7 @@ class ModelSpec(Frozen):
     split: Split = Split()
     lightgbm: LightGBM = LightGBM()
     policy: Policy
+    monitoring: Monitoring = Monitoring()
     seed: int = 42
 
     @model_validator(mode="after")

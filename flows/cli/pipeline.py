@@ -135,3 +135,35 @@ def quickstart(
         emit(summary, True, "")
     else:
         typer.echo(render.quickstart_closing(summary["champions"]))
+
+
+@app.command()
+def monitor(
+    model: Annotated[str, typer.Argument(help="Model spec name, e.g. fraud.")],
+    history: Annotated[
+        bool, typer.Option("--history", help="List past monitoring runs instead of running one.")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Watch MODEL's champion: drift of its inputs and score against its reference, and its
+    primary metric on rows whose labels have matured; then act as its policy says.
+
+    Drift beyond policy emits retrain.model.drifted (at most once per cooldown), which
+    starts the retraining deployment; degradation emits retrain.model.degraded and, with
+    monitoring.on_degradation: rollback, restores the previous champion when it scores
+    significantly better on the same rows. The HTML report's path is printed.
+    """
+    from schemas.specs import load_model_spec
+
+    load_model_spec(model, settings().specs_dir)
+    if history:
+        from tasks.io import catalog
+
+        rows = catalog.monitoring_data(settings(), model)
+        emit({"model": model, "runs": rows}, as_json, render.monitoring_history_text(model, rows))
+        return
+    from flows.monitor_model import monitor_model
+    from schemas.params import MonitorParams
+
+    result = monitor_model(MonitorParams(model=model))
+    emit(result, as_json, render.monitor_text(result))

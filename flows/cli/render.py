@@ -139,22 +139,20 @@ def quickstart_header(days: int, seed: int, models: list[str], store: str, regis
 
 
 def quickstart_step(step: dict[str, Any]) -> str:
-    """One line per model for a quickstart step, with its quarantined files and reasons."""
+    """One line per model for a quickstart step, with its quarantined files, the monitoring
+    verdict on the new data, and the reasons of anything not promoted."""
     days = step["days"]
     label = days[0] if len(days) == 1 else f"{days[0]}..{days[-1][-2:]}"
     models = [m for m in step if m != "days"]
     lines = [
-        _quickstart_line(
-            label if i == 0 else "", model, step[model]["ingest"], step[model]["train"]
-        )
+        _quickstart_line(label if i == 0 else "", model, step[model])
         for i, model in enumerate(models)
     ]
     return "\n".join(lines)
 
 
-def _quickstart_line(
-    label: str, model: str, ingested: dict[str, Any], trained: dict[str, Any]
-) -> str:
+def _quickstart_line(label: str, model: str, runs: dict[str, Any]) -> str:
+    ingested, trained, watched = runs["ingest"], runs["train"], runs.get("monitor")
     files = ingested["files"]
     ok = sum(f["status"] == "accepted" for f in files)
     bad = [f for f in files if f["status"] == "quarantined"]
@@ -162,13 +160,29 @@ def _quickstart_line(
     data = f"{ingested['dataset']}: {ok} ok, {len(bad)} quarantined -> " + (
         f"{version['version']} ({version['rows']:,} rows)" if version else "no new version"
     )
-    line = f"[{label:<16}] {data:<52} | {model}: {trained['outcome']}"
+    asked = _asked_by_monitoring(watched)
+    line = f"[{label:<16}] {data:<52} | {model}: {trained['outcome']}{asked}"
     if trained["outcome"] != "skipped":
         line += f" - {gate_text(trained)}"
     details = [f"{'':19}quarantined {f['key'].rsplit('/', 1)[-1]}: {f['reasons']}" for f in bad]
+    if watched is not None and watched["status"] != "no_champion":
+        details.append(f"{'':19}{_monitoring_line(watched)}")
     if trained["outcome"] != "promoted":
         details += [f"{'':19}{model} {trained['outcome']}: {r}" for r in trained["reasons"]]
     return "\n".join([line, *details])
+
+
+def _asked_by_monitoring(watched: dict[str, Any] | None) -> str:
+    if watched is None or watched["action"] not in ("retrain", "rollback"):
+        return ""
+    why = "drift" if watched["status"] == "drift" else "degradation"
+    return f" (retraining asked for by {why})" if watched["action"] == "retrain" else ""
+
+
+def _monitoring_line(watched: dict[str, Any]) -> str:
+    from tasks.steps.reports import monitoring_line
+
+    return f"monitor {monitoring_line(watched)}"
 
 
 def quickstart_closing(champions: dict[str, dict[str, Any] | None]) -> str:
@@ -194,3 +208,38 @@ def quickstart_closing(champions: dict[str, dict[str, Any] | None]) -> str:
 def _safe(url: str) -> str:
     head, sep, tail = url.rpartition("@")
     return f"{head.split('//')[0]}//***@{tail}" if sep else url
+
+
+def monitor_text(result: dict[str, Any]) -> str:
+    """A monitoring run for people: the verdict, each drifted column, the matured metric."""
+    from tasks.steps.reports import monitoring_line
+
+    lines = [monitoring_line(result)]
+    lines += [f"  {r}" for r in result["reasons"]]
+    columns = {
+        **result.get("features", {}),
+        **({"score": result["prediction"]} if result.get("prediction") else {}),
+    }
+    for name, c in columns.items():
+        if c["drifted"] or c["status"] != "tested":
+            value = "-" if c["value"] is None else f"{c['value']:.4f}"
+            limit = f"threshold {c['threshold']:g}"
+            lines.append(f"  {name:<20} {c['status']:<17} {c['statistic']} {value} ({limit})")
+    if result.get("report_uri"):
+        lines.append(f"  report: {result['report_uri']}")
+    return "\n".join(lines)
+
+
+def monitoring_history_text(model: str, rows: list[dict[str, Any]]) -> str:
+    """Past monitoring runs, newest first."""
+    columns = [
+        "created_at",
+        "champion_version",
+        "status",
+        "action",
+        "metric",
+        "value",
+        "drifted_features",
+    ]
+    shown = [{**r, "drifted_features": ",".join(r["drifted_features"]) or "-"} for r in rows]
+    return f"{model} monitoring runs:\n" + table(shown, columns)

@@ -56,3 +56,7 @@ def checkpoint_prefix(model: str, run_key: str) -> str:
 
 def report_key(model: str, version: str, filename: str) -> str:
     return f"reports/{model}/{version}/{filename}"
+
+
+def monitoring_key(model: str, stamp: str, filename: str) -> str:
+    return f"reports/{model}/monitoring/{stamp}/{filename}"

@@ -58,3 +58,52 @@ def retrain_markdown(result: dict[str, Any]) -> str:
     ]
     lines += [f"- [{name}]({uri})" for name, uri in (result.get("artifacts") or {}).items() if uri]
     return "\n".join(lines)
+
+
+def monitoring_line(result: dict[str, Any]) -> str:
+    """One line: model, champion, status, drifted columns, matured metric, action."""
+    perf = result.get("performance") or {}
+    drifted = result.get("drifted_features") or []
+    score = result.get("prediction") or {}
+    parts = [f"{result['model']} {result.get('champion') or '-'}: {result['status']}"]
+    named = [*drifted, *(["score"] if score.get("drifted") else [])]
+    if named:
+        share = result.get("drift_share")
+        detail = f"{share:.0%} of tested columns" if share is not None else "share unknown"
+        verb = "drift in" if result.get("drift_detected") else "drift below the policy's share in"
+        parts.append(f"{verb} {', '.join(named)} ({detail})")
+    if perf.get("value") is not None:
+        iv = perf.get("interval") or {}
+        parts.append(
+            f"{perf['metric']} {perf['value']:.4f} [{iv.get('low', float('nan')):.4f},"
+            f" {iv.get('high', float('nan')):.4f}] on {perf['rows']} matured"
+        )
+    parts.append(f"action {result['action']}")
+    return "; ".join(parts)
+
+
+def monitoring_markdown(result: dict[str, Any]) -> str:
+    """The monitoring verdict: status, action, every reason, and where the report is."""
+    lines = [f"# {result['model']} monitoring: {result['status']}", "", monitoring_line(result), ""]
+    lines += [f"- {r}" for r in result.get("reasons") or []]
+    if result.get("report_uri"):
+        lines += ["", f"Report (self-contained HTML): `{result['report_uri']}`"]
+    return "\n".join(lines)
+
+
+def monitoring_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each watched column and the score: statistic, value, threshold, drifted."""
+    columns = dict(result.get("features") or {})
+    if result.get("prediction"):
+        columns["score"] = result["prediction"]
+    return [
+        {
+            "column": name,
+            "statistic": c["statistic"],
+            "value": "-" if c["value"] is None else f"{c['value']:.4f}",
+            "threshold": c["threshold"],
+            "drifted": "yes" if c["drifted"] else "no",
+            "status": c["status"],
+        }
+        for name, c in columns.items()
+    ]

@@ -16,8 +16,10 @@ from schemas.errors import (
     StoreError,
 )
 from schemas.settings import Settings
+from schemas.specs import Features
 from tasks.core import layout
 from tasks.core.documents import to_json_bytes
+from tasks.core.gate.measure import Scorer
 from tasks.core.train.booster import load_booster
 from tasks.core.train.features import Encoding
 from tasks.io.registry import AlreadyRegisteredError, ModelVersionRecord, NewModelVersion
@@ -47,6 +49,30 @@ def load_model(
     card = load_card(record, settings)
     text = rt.store.get_bytes(rt.store.key_of(record.artifact_uri), sha256=record.artifact_sha256)
     return load_booster(text.decode()), Encoding.from_dict(card["features"]["encoding"]), card
+
+
+def load_scorer(record: ModelVersionRecord, settings: Settings) -> tuple[Scorer, dict[str, Any]]:
+    """A registered version ready to score data with its own features and encoding (verified),
+    and its card."""
+    booster, encoding, card = load_model(record, settings)
+    return Scorer(booster, encoding, Features.model_validate(card["features"]["spec"])), card
+
+
+def load_reference(
+    record: ModelVersionRecord, card: dict[str, Any], settings: Settings
+) -> dict[str, Any]:
+    """The version's drift reference (``reference.json``), checked against its card's sha256.
+
+    Raises:
+        StoreError: the card lists no reference, or the file is missing or damaged.
+    """
+    rt = runtime(settings)
+    listed = card.get("artifacts", {}).get("reference.json")
+    if not listed:
+        raise StoreError(f"{record.model} {record.version}: the card lists no reference.json")
+    data = rt.store.get_bytes(rt.store.key_of(listed["uri"]), sha256=listed["sha256"])
+    reference: dict[str, Any] = json.loads(data)
+    return reference
 
 
 def champion_pointer(record: ModelVersionRecord, promoted_at: str) -> dict[str, Any]:

@@ -84,3 +84,8 @@ def cost_data(settings: Settings, model: str | None, since: str | None) -> dict[
         if e.action in ("promote", "approve") and (start is None or e.created_at >= start)
     )
     return {"model": model, "since": since, **summarize_runs(runs, promotions), "runs_detail": runs}
+
+
+def monitoring_data(settings: Settings, model: str) -> list[dict[str, Any]]:
+    """Every monitoring run of ``model``, newest first."""
+    return [asdict(r) for r in runtime(settings).registry.list_monitoring(model)]

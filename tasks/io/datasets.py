@@ -14,13 +14,14 @@ from typing import Any
 
 import pandas as pd
 
-from schemas.contracts import DatasetContract
+from schemas.contracts import DatasetContract, load_contract
 from schemas.errors import ImmutableObjectError, LostRaceError, RetrainError
 from schemas.settings import Settings
 from tasks.core import layout
 from tasks.core.documents import to_json_bytes
 from tasks.core.ingest import manifests
 from tasks.core.ingest.landing import FileOutcome, landing_date
+from tasks.core.train.prepared import sort_events
 from tasks.io.registry import FileRecord, NewFile
 from tasks.io.runtime import runtime
 from tasks.io.stores import sha256_hex
@@ -217,3 +218,23 @@ def resolve_versions(
             return versions, f"dataset {dataset} has no version yet"
         versions[dataset] = rec.version
     return versions, None
+
+
+def load_frames(
+    versions: dict[str, str],
+    settings: Settings,
+    log: logging.Logger | logging.LoggerAdapter[logging.Logger],
+) -> dict[str, pd.DataFrame]:
+    """Each dataset at its version (every partition verified); events sorted by time and key.
+
+    Row order is part of the determinism contract: event time, then the primary key.
+    """
+    frames = {}
+    for dataset, version in versions.items():
+        contract = load_contract(dataset, settings.specs_dir)
+        frame = load_dataset_frame(dataset, version, settings)
+        if contract.kind == "events":
+            frame = sort_events(frame, contract.require_event_time(), contract.row_keys())
+        frames[dataset] = frame
+        log.info("loaded %s@%s: %d rows", dataset, version, len(frame))
+    return frames

@@ -15,7 +15,7 @@ from tasks.core.documents import to_json_bytes, to_jsonable
 from tasks.core.gate.cards import build_card, card_metrics
 from tasks.core.gate.decision import Decision, Evidence, Outcome
 from tasks.core.gate.outcomes import Result, event_for, verdict_of
-from tasks.core.train.reference import reference_profile
+from tasks.core.monitor.reference import reference_profile
 from tasks.io import accounting, artifacts, events, promotions
 from tasks.io.checkpoints import StoreCheckpoints
 from tasks.io.registry import ModelVersionRecord
@@ -102,10 +102,9 @@ def _register(
     plan: Plan, trained: Trained, evidence: Evidence, decision: Decision, settings: Settings
 ) -> ModelVersionRecord | None:
     """Upload model, reference profile and card; register them as a candidate."""
-    files = {
-        "model.txt": trained.text.encode(),
-        "reference.json": to_json_bytes(reference_profile(trained.prepared, trained.booster)),
-    }
+    rows, seed = plan.spec.monitoring.reference_rows, plan.spec.seed
+    reference = reference_profile(trained.prepared, trained.booster, rows, seed)
+    files = {"model.txt": trained.text.encode(), "reference.json": to_json_bytes(reference)}
     training = {
         "wall_seconds": trained.wall_seconds,
         "cpu_seconds": trained.cpu_seconds,

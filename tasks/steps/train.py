@@ -14,7 +14,7 @@ from prefect.cache_policies import NO_CACHE
 from schemas.automations import automations_path, load_automations
 from schemas.contracts import load_contract
 from schemas.settings import Settings
-from schemas.specs import Features, ModelSpec, Task, load_model_spec
+from schemas.specs import ModelSpec, Task, load_model_spec
 from tasks.core.costs import RunCost
 from tasks.core.gate.cards import Lineage
 from tasks.core.gate.decision import Decision, Evidence, decide_promotion
@@ -23,7 +23,7 @@ from tasks.core.keys import training_key
 from tasks.core.train.binary import prepare_binary
 from tasks.core.train.booster import Fitted
 from tasks.core.train.plans import budget_refusal, skip_reason
-from tasks.core.train.prepared import NotEnoughData, Prepared, sort_events, train_model
+from tasks.core.train.prepared import NotEnoughData, Prepared, train_model
 from tasks.core.train.ranking import prepare_ranking
 from tasks.io import accounting, artifacts, datasets
 from tasks.io.checkpoints import StoreCheckpoints, stop_on_sigterm
@@ -96,15 +96,7 @@ def plan_training(model: str, dataset_version: str | None, settings: Settings) -
 @task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=2)
 def load_training_frames(plan: Plan, settings: Settings) -> dict[str, pd.DataFrame]:
     """Every dataset of the plan at its version (each partition verified); events sorted."""
-    frames = {}
-    for dataset, version in plan.dataset_versions.items():
-        contract = load_contract(dataset, settings.specs_dir)
-        frame = datasets.load_dataset_frame(dataset, version, settings)
-        if contract.kind == "events":
-            frame = sort_events(frame, contract.require_event_time(), contract.row_keys())
-        frames[dataset] = frame
-        step_logger().info("loaded %s@%s: %d rows", dataset, version, len(frame))
-    return frames
+    return datasets.load_frames(plan.dataset_versions, settings, step_logger())
 
 
 @task(cache_policy=NO_CACHE)
@@ -171,10 +163,7 @@ def _fit(plan: Plan, prepared: Prepared, settings: Settings) -> Fitted:
 @task(cache_policy=NO_CACHE)
 def evaluate_challenger(plan: Plan, trained: Trained, settings: Settings) -> Evidence:
     """Score challenger and champion on the same holdout; measure the guards."""
-    champion = None
-    if plan.champion is not None:
-        booster, encoding, card = artifacts.load_model(plan.champion, settings)
-        champion = Scorer(booster, encoding, Features.model_validate(card["features"]["spec"]))
+    champion = artifacts.load_scorer(plan.champion, settings)[0] if plan.champion else None
     challenger = Scorer(trained.booster, trained.prepared.encoding, plan.spec.features)
     return gather_evidence(
         plan.spec, trained.prepared, challenger, trained.text, trained.frame, champion

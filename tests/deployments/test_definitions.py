@@ -20,7 +20,7 @@ from pydantic import BaseModel
 from schemas.deployments import DeploymentSpec, definitions_path, load_definitions
 from schemas.errors import SpecError
 from schemas.loader import list_specs
-from schemas.params import IngestParams, RetrainParams
+from schemas.params import IngestParams, MonitorParams, RetrainParams
 from schemas.settings import Settings
 from schemas.specs import load_model_spec
 from tasks.io.deployments import build_deployments, load_entrypoint_flow
@@ -34,7 +34,13 @@ MODELS = list_specs("models", None)
 FLOW_PARAMS = {
     "flows/ingest_dataset.py:ingest_dataset": IngestParams,
     "flows/retrain_model.py:retrain_model": RetrainParams,
+    "flows/monitor_model.py:monitor_model": MonitorParams,
 }
+EVERY = (
+    [f"ingest-{d}" for d in DATASETS]
+    + [f"retrain-{m}" for m in MODELS]
+    + [f"monitor-{m}" for m in MODELS]
+)
 
 
 @pytest.fixture(scope="module")
@@ -84,6 +90,7 @@ def test_every_shipped_dataset_and_model_has_its_deployment(
     assert {"transactions", "interactions", "items", "users"} <= set(DATASETS)
     assert {"fraud", "recs"} <= set(MODELS)
     expected = {f"ingest-{d}" for d in DATASETS} | {f"retrain-{m}" for m in MODELS}
+    expected |= {f"monitor-{m}" for m in MODELS}
 
     assert set(specs) == expected
 
@@ -137,9 +144,7 @@ def test_work_pools_come_from_the_definitions(
 # ---------------------------------------------------------------- each deployment
 
 
-@pytest.mark.parametrize(
-    "name", [f"ingest-{d}" for d in DATASETS] + [f"retrain-{m}" for m in MODELS]
-)
+@pytest.mark.parametrize("name", EVERY)
 def test_entrypoint_is_a_flow_and_parameters_fit_its_model(
     specs: dict[str, DeploymentSpec], name: str
 ) -> None:
@@ -184,6 +189,23 @@ def test_ingestion_runs_daily_and_on_arrival(
 
 
 @pytest.mark.parametrize("model", MODELS)
+def test_monitoring_runs_on_new_events_data_and_daily(
+    specs: dict[str, DeploymentSpec], model: str
+) -> None:
+    spec = specs[f"monitor-{model}"]
+    events_dataset = load_model_spec(model).datasets[0]
+
+    assert spec.entrypoint == "flows/monitor_model.py:monitor_model"
+    assert MonitorParams.model_validate(spec.parameters["params"]).model == model
+    (updated,) = spec.triggers
+    assert set(updated["expect"]) == {"retrain.dataset.updated"}
+    assert resources(updated) == {f"retrain.dataset.{events_dataset}"}
+    (schedule,) = spec.schedules
+    ingest = specs[f"ingest-{events_dataset}"].schedules[0]
+    assert schedule.cron != ingest.cron  # after the day's ingestion (30 1 vs 30 0)
+
+
+@pytest.mark.parametrize("model", MODELS)
 def test_retraining_runs_on_new_data_on_drift_and_daily(
     specs: dict[str, DeploymentSpec], model: str
 ) -> None:
@@ -196,15 +218,16 @@ def test_retraining_runs_on_new_data_on_drift_and_daily(
     assert resources(updated) == {f"retrain.dataset.{d}" for d in datasets}
     (drifted,) = triggers_on(spec, "retrain.model.drifted")
     assert resources(drifted) == {f"retrain.model.{model}"}
-    assert len(spec.triggers) == 2
+    (degraded,) = triggers_on(spec, "retrain.model.degraded")
+    assert resources(degraded) == {f"retrain.model.{model}"}
+    assert degraded["match"]["retrain.action"] == "retrain"  # not on rollback or alert-only
+    assert len(spec.triggers) == 3
     for trigger in spec.triggers:
         assert trigger["type"] == "event"
         assert trigger["parameters"] == {"params": {"model": model}}
 
 
-@pytest.mark.parametrize(
-    "name", [f"ingest-{d}" for d in DATASETS] + [f"retrain-{m}" for m in MODELS]
-)
+@pytest.mark.parametrize("name", EVERY)
 def test_schedules_are_valid_cron_in_utc(specs: dict[str, DeploymentSpec], name: str) -> None:
     from prefect.client.schemas.schedules import CronSchedule
 
@@ -217,9 +240,7 @@ def test_schedules_are_valid_cron_in_utc(specs: dict[str, DeploymentSpec], name:
         CronSchedule(cron=schedule.cron, timezone=schedule.timezone)  # raises when invalid
 
 
-@pytest.mark.parametrize(
-    "name", [f"ingest-{d}" for d in DATASETS] + [f"retrain-{m}" for m in MODELS]
-)
+@pytest.mark.parametrize("name", EVERY)
 def test_one_run_at_a_time_per_dataset_and_model(
     specs: dict[str, DeploymentSpec], name: str
 ) -> None:

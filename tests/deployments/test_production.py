@@ -38,7 +38,9 @@ def raw(path: Path) -> dict[str, Any]:
 
 def role(name: str) -> str:
     """The job-variables.yaml entry of a deployment: ingestion, or the model's name."""
-    return "ingestion" if name.startswith("ingest-") else name.removeprefix("retrain-")
+    if name.startswith("ingest-"):
+        return "ingestion"
+    return "monitoring" if name.startswith("monitor-") else name.removeprefix("retrain-")
 
 
 # ---------------------------------------------------------------- production.yaml

@@ -10,6 +10,7 @@ import numpy as np
 
 MetricFn = Callable[[np.ndarray, np.ndarray, np.ndarray | None], Any]
 CHUNK = 200  # resamples evaluated together (memory: CHUNK x rows floats)
+MAX_CELLS = 20_000_000  # at most this many weights at once (~160 MB): fewer resamples a chunk
 
 
 @dataclass(frozen=True)
@@ -54,28 +55,62 @@ def paired_bootstrap(
     reflects the difference, not two independent noises. Resamples where
     the metric is undefined (for example no positive drawn) are dropped.
     """
-    rng = np.random.default_rng(seed)
+    units, unit_name = _units(len(y), groups)
+    chal, champ = _resampled(metric, y, [challenger, champion], units, resamples, seed)
+    estimate = metric(y, challenger, None) - metric(y, champion, None)
+    return _interval(estimate, chal - champ, confidence, unit or unit_name)
+
+
+def bootstrap_interval(
+    metric: MetricFn,
+    y: np.ndarray,
+    scores: np.ndarray,
+    *,
+    resamples: int,
+    confidence: float,
+    seed: int,
+    groups: np.ndarray | None = None,
+    unit: str | None = None,
+) -> Interval:
+    """Percentile interval of ``metric(scores)`` itself (one model), resampling as above."""
+    units, unit_name = _units(len(y), groups)
+    (values,) = _resampled(metric, y, [scores], units, resamples, seed)
+    return _interval(metric(y, scores, None), values, confidence, unit or unit_name)
+
+
+def _units(rows: int, groups: np.ndarray | None) -> tuple[np.ndarray, str]:
+    """The resampling unit of each row: the row itself, or its query group."""
     if groups is None:
-        units = np.arange(len(y))
-        unit_name = "rows"
-    else:
-        _, units = np.unique(groups, return_inverse=True)
-        unit_name = "groups"
+        return np.arange(rows), "rows"
+    _, units = np.unique(groups, return_inverse=True)
+    return units, "groups"
+
+
+def _resampled(
+    metric: MetricFn,
+    y: np.ndarray,
+    scores: list[np.ndarray],
+    units: np.ndarray,
+    resamples: int,
+    seed: int,
+) -> list[np.ndarray]:
+    """The metric of each score vector under the same ``resamples`` bootstrap draws."""
+    rng = np.random.default_rng(seed)
     n_units = int(units.max()) + 1 if len(units) else 0
-    chunks = []
-    for start in range(0, resamples, CHUNK):
-        size = min(CHUNK, resamples - start)
+    chunk = max(1, min(CHUNK, MAX_CELLS // max(n_units, 1)))  # bounded memory on big holdouts
+    out: list[list[np.ndarray]] = [[] for _ in scores]
+    for start in range(0, resamples, chunk):
+        size = min(chunk, resamples - start)
         draws = rng.integers(0, n_units, (size, n_units))
         counts = np.stack([np.bincount(d, minlength=n_units) for d in draws])
         weight = counts[:, units].astype(float)
-        chunks.append(
-            np.asarray(metric(y, challenger, weight)) - np.asarray(metric(y, champion, weight))
-        )
-    diffs = np.concatenate(chunks) if chunks else np.empty(0)
-    diffs = diffs[np.isfinite(diffs)]
-    estimate = metric(y, challenger, None) - metric(y, champion, None)
+        for values, score in zip(out, scores, strict=True):
+            values.append(np.asarray(metric(y, score, weight), dtype=float))
+    return [np.concatenate(v) if v else np.empty(0) for v in out]
+
+
+def _interval(estimate: float, values: np.ndarray, confidence: float, unit: str) -> Interval:
+    values = values[np.isfinite(values)]
     alpha = (1 - confidence) / 2
-    low, high = np.quantile(diffs, [alpha, 1 - alpha]) if len(diffs) else (np.nan, np.nan)
-    return Interval(
-        float(estimate), float(low), float(high), confidence, len(diffs), unit or unit_name
-    )
+    low, high = np.quantile(values, [alpha, 1 - alpha]) if len(values) else (np.nan, np.nan)
+    return Interval(float(estimate), float(low), float(high), confidence, len(values), unit)

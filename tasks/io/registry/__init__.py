@@ -3,7 +3,7 @@
 SQLite (default) or PostgreSQL behind one API, one module per concern:
 ``engine.py`` (connections, migrations, transactions), ``datasets.py`` (landing
 files, dataset versions), ``models.py`` (model versions, the champion
-compare-and-swap, the append-only ledger), ``decisions.py`` and ``runs.py``.
+compare-and-swap, the append-only ledger), ``decisions.py``, ``runs.py`` and ``monitoring.py``.
 """
 
 from __future__ import annotations
@@ -12,12 +12,14 @@ from tasks.io.registry.datasets import DatasetRegistry
 from tasks.io.registry.decisions import DecisionRegistry
 from tasks.io.registry.engine import open_engine
 from tasks.io.registry.models import AlreadyRegisteredError, ModelRegistry
+from tasks.io.registry.monitoring import MonitoringRegistry
 from tasks.io.registry.records import (
     DatasetVersionRecord,
     DecisionRecord,
     FileRecord,
     LedgerEntry,
     ModelVersionRecord,
+    MonitoringRecord,
     NewDecision,
     NewFile,
     NewModelVersion,
@@ -32,6 +34,7 @@ __all__ = [
     "FileRecord",
     "LedgerEntry",
     "ModelVersionRecord",
+    "MonitoringRecord",
     "NewDecision",
     "NewFile",
     "NewModelVersion",
@@ -41,5 +44,5 @@ __all__ = [
 ]
 
 
-class Registry(DatasetRegistry, ModelRegistry, DecisionRegistry, RunRegistry):
+class Registry(DatasetRegistry, ModelRegistry, DecisionRegistry, RunRegistry, MonitoringRegistry):
     """The whole registry: every concern's operations on one database."""

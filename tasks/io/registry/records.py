@@ -125,6 +125,33 @@ class TrainingRunRecord:
 
 
 @dataclass(frozen=True)
+class MonitoringRecord:
+    """One monitoring run of a champion: what it measured and did, and where its report is."""
+
+    id: int
+    model: str
+    champion_version: str | None
+    dataset_versions: dict[str, str]
+    status: str
+    action: str
+    drift_detected: bool
+    drifted_features: list[str]
+    degraded: bool
+    metric: str | None
+    value: float | None
+    interval_low: float | None
+    interval_high: float | None
+    reference_value: float | None
+    as_of: datetime | None
+    drifted_event: bool
+    degraded_event: bool
+    report_uri: str | None
+    report_sha256: str | None
+    reasons: list[str]
+    created_at: datetime
+
+
+@dataclass(frozen=True)
 class NewFile:
     """A validated landing file to record as accepted into a dataset version."""
 

@@ -43,6 +43,7 @@ TABLES = {
     "decisions",
     "ledger",
     "training_runs",
+    "monitoring_reports",
 }
 RACERS = 8
 
@@ -158,7 +159,7 @@ def test_first_open_migrates_and_reopen_is_a_noop(url: str) -> None:
     engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
     try:
         assert set(inspect(engine).get_table_names()) >= TABLES | {"alembic_version"}
-        assert _scalar(engine, "SELECT version_num FROM alembic_version") == "0001"
+        assert _scalar(engine, "SELECT version_num FROM alembic_version") == "0002"
         reopened = Registry.open(url)
         assert [f.uri for f in reopened.list_files("transactions")] == ["landing/a.csv"]
         reopened.close()
@@ -579,6 +580,7 @@ def test_invalid_urls_are_refused(bad_url: str) -> None:
         ("DecisionRecord", "Decision"),
         ("LedgerEntry", "Ledger"),
         ("TrainingRunRecord", "TrainingRun"),
+        ("MonitoringRecord", "MonitoringReport"),
     ],
 )
 def test_each_record_mirrors_its_table_column_for_column(record: str, table: str) -> None:
