@@ -68,8 +68,13 @@ def settings(retrain_home: Path):
 @pytest.fixture(scope="module")
 def moto_endpoint() -> Iterator[str]:
     """moto's S3/SQS server on 127.0.0.1 (a free port), one per test module."""
+    import logging
+
     from moto.server import ThreadedMotoServer
 
+    # Its request log goes through whatever handlers Prefect installed on the root logger,
+    # into the stderr a CLI test captures.
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()

@@ -20,7 +20,17 @@ import pytest
 import yaml
 
 from tests.helpers.samples import Landing, relaxed_fraud_spec
-from tests.helpers.services import BIN, ROOT, Api, Service, base_env, settled, start, wait_for
+from tests.helpers.services import (
+    BIN,
+    ROOT,
+    Api,
+    Service,
+    base_env,
+    served_counts,
+    settled,
+    start,
+    wait_for,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -118,8 +128,8 @@ def test_files_uploaded_to_s3_are_ingested_and_train_a_champion(
             )
         )
         wait_for(
-            "6 served deployments, their 8 triggers and the crash-recovery automation",
-            lambda: len(api.deployments()) == 6 and len(api.automations()) == 9,
+            "the served deployments, their triggers and the crash-recovery automation",
+            lambda: (len(api.deployments()), len(api.automations())) == served_counts(),
             90,
             *services,
         )

@@ -250,3 +250,12 @@ def event_barrier(api: str, timeout: float = 60) -> None:
         wait_for("the server's trigger and action services to catch up", probe_handled, timeout)
     finally:
         httpx.delete(f"{api}/automations/{automation_id}", timeout=10)
+
+
+def served_counts(prefect_file: Path = ROOT / "deployments" / "prefect.yaml") -> tuple[int, int]:
+    """(deployments, automations) that `retrain serve` registers from ``prefect_file``: one
+    automation per deployment trigger, plus the crash-recovery automation."""
+    from schemas.deployments import load_definitions
+
+    specs = load_definitions(prefect_file)
+    return len(specs), sum(len(s.triggers) for s in specs) + 1
