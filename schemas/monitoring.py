@@ -106,6 +106,12 @@ class Monitoring(Frozen):
     min_matured_rows: int = Field(
         default=300, ge=10, description="Fewest rows (ranking: users) with matured labels."
     )
+    max_matured_rows: int = Field(
+        default=100_000,
+        ge=1_000,
+        description="Matured rows (ranking: users) the metric and its bootstrap interval use:"
+        " a seeded sample when more (the interval then reflects a sample of this size).",
+    )
     confidence: float = Field(
         default=0.95, gt=0.5, lt=1, description="Of the matured-label metric's interval."
     )

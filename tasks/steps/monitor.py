@@ -53,6 +53,7 @@ class Measured:
     """What the recent data showed, and the samples the report plots."""
 
     window: tuple[pd.Timestamp, pd.Timestamp]
+    rows: int  # recent rows (ranking: candidate rows of the recent window)
     drift: DriftResult
     performance: Performance
     previous: Interval | None
@@ -140,7 +141,8 @@ def measure_recent(watch: Watch, frames: dict[str, pd.DataFrame], settings: Sett
     if recent.previous is not None and performance.degraded:
         prior = compare_previous(primary, recent.matured, recent.previous, policy, spec.seed)
     plotted = _report_samples(reference, recent, policy.reference_rows, spec.seed)
-    return Measured((recent.start, recent.end), drift, performance, prior, reference, plotted)
+    window = (recent.start, recent.end)
+    return Measured(window, recent.rows, drift, performance, prior, reference, plotted)
 
 
 def _previous_scorer(watch: Watch, settings: Settings) -> Any:
@@ -229,6 +231,8 @@ def publish_monitoring(
         else ()
     )
     doc = monitoring_document(watch.model, champion, watch.dataset_versions, verdict, *found)
+    if measured is not None and doc["window"] is not None:
+        doc["window"]["rows"] = measured.rows
     sha = _write_report(watch, measured, doc, settings)
     _record(watch, doc, sha, settings)
     resource = events.model_resource(watch.model)

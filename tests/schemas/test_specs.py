@@ -387,3 +387,36 @@ def test_contract_model_validate_round_trip() -> None:
     assert ModelSpec.model_validate(load_model_spec("fraud").model_dump()) == load_model_spec(
         "fraud"
     )
+
+
+def test_a_spec_without_monitoring_is_watched_with_the_named_defaults() -> None:
+    policy = load_model_spec("fraud").monitoring
+    assert (policy.numeric.statistic, policy.numeric.threshold) == ("jensenshannon", 0.1)
+    assert (policy.categorical.statistic, policy.drift_share) == ("jensenshannon", 0.2)
+    assert (policy.on_degradation, policy.watch_score, policy.features) == ("retrain", True, None)
+
+
+@pytest.mark.parametrize(
+    ("monitoring", "field"),
+    [
+        ({"on_degradation": "explode"}, "monitoring.on_degradation"),
+        ({"numeric": {"statistic": "median", "threshold": 0.1}}, "monitoring.numeric.statistic"),
+        ({"drift_share": 0}, "monitoring.drift_share"),
+        ({"cooldown_hours": 3}, "monitoring.cooldown_hours"),
+    ],
+)
+def test_a_bad_monitoring_policy_names_the_field(
+    tmp_path: Path, monitoring: dict[str, Any], field: str
+) -> None:
+    write(tmp_path, "models", "fraud", shipped("models", "fraud") | {"monitoring": monitoring})
+    with pytest.raises(SpecError, match=re.escape(f"field '{field}'")):
+        load_model_spec("fraud", specs_dir=tmp_path)
+
+
+def test_a_statistic_must_fit_its_column_kind(tmp_path: Path) -> None:
+    body = shipped("models", "fraud") | {
+        "monitoring": {"categorical": {"statistic": "ks", "threshold": 0.05}}
+    }
+    write(tmp_path, "models", "fraud", body)
+    with pytest.raises(SpecError, match="categorical columns cannot use ks"):
+        load_model_spec("fraud", specs_dir=tmp_path)

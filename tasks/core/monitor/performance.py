@@ -19,6 +19,7 @@ from schemas.specs import metric_direction
 from tasks.core.gate.bootstrap import Interval, bootstrap_interval, paired_bootstrap
 from tasks.core.gate.metrics import BINARY_FUNCS
 from tasks.core.gate.ranking_metrics import weighted_mean
+from tasks.core.monitor.reference import sample_positions
 
 
 @dataclass(frozen=True)
@@ -70,9 +71,10 @@ def measure(
     if n < policy.min_matured_rows:
         reason = f"{n} {matured.unit} with matured labels (needs {policy.min_matured_rows})"
         return result("insufficient_data", None, False, reason)
+    keep = sample_positions(n, policy.max_matured_rows, seed)
     fn = _metric_fn(metric, matured.unit)
     iv = bootstrap_interval(
-        fn, matured.labels, matured.scores, resamples=policy.bootstrap_resamples,
+        fn, matured.labels[keep], matured.scores[keep], resamples=policy.bootstrap_resamples,
         confidence=policy.confidence, seed=seed, unit=matured.unit,
     )  # fmt: skip
     return result("measured", iv, *_verdict(metric, iv, floor, relative))
@@ -84,8 +86,9 @@ def compare_previous(
     """Paired interval of previous - current champion on the same matured rows (or users)."""
     fn = _metric_fn(metric, current.unit)
     sign = metric_direction(metric)
+    keep = sample_positions(len(current.scores), policy.max_matured_rows, seed)
     iv = paired_bootstrap(
-        fn, current.labels, previous.scores, current.scores,
+        fn, current.labels[keep], previous.scores[keep], current.scores[keep],
         resamples=policy.bootstrap_resamples, confidence=policy.confidence, seed=seed,
         unit=current.unit,
     )  # fmt: skip
