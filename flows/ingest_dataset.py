@@ -6,14 +6,16 @@ from datetime import UTC, datetime
 from typing import Any
 
 from prefect import flow, get_run_logger
+from prefect.states import Completed
 
 from schemas.params import IngestParams
 from schemas.settings import load_settings
 from tasks.steps.ingest import commit_dataset_version, ingest_file, list_new_files
-from tasks.steps.reports import publish_ingest_report
+from tasks.steps.naming import run_name
+from tasks.steps.reports import ingest_message, publish_ingest_report
 
 
-@flow(name="ingest-dataset", log_prints=False)
+@flow(name="ingest-dataset", flow_run_name=run_name("ingest", "dataset"), log_prints=False)
 def ingest_dataset(params: IngestParams) -> dict[str, Any]:
     """Validate each new landing file; accepted ones become the next dataset version."""
     settings, now = load_settings(), datetime.now(UTC)
@@ -35,4 +37,4 @@ def ingest_dataset(params: IngestParams) -> dict[str, Any]:
         "version": version,
     }
     publish_ingest_report(result)
-    return result
+    return Completed(message=ingest_message(result), data=result)  # type: ignore[return-value]

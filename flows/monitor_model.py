@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from prefect import flow, get_run_logger
+from prefect.states import Completed
 
 from schemas.params import MonitorParams
 from schemas.settings import load_settings
@@ -15,10 +16,11 @@ from tasks.steps.monitor import (
     plan_monitoring,
     publish_monitoring,
 )
-from tasks.steps.reports import publish_monitoring_report
+from tasks.steps.naming import run_name
+from tasks.steps.reports import monitoring_line, publish_monitoring_report
 
 
-@flow(name="monitor-model", log_prints=False)
+@flow(name="monitor-model", flow_run_name=run_name("monitor", "model"), log_prints=False)
 def monitor_model(params: MonitorParams) -> dict[str, Any]:
     """Compare the recent data with the champion's reference, score the champion on the rows
     whose labels matured, then act: ask for a retraining, roll back, or alert.
@@ -40,4 +42,4 @@ def monitor_model(params: MonitorParams) -> dict[str, Any]:
         "; ".join(result["reasons"]),
     )  # fmt: skip
     publish_monitoring_report(result)
-    return result
+    return Completed(message=monitoring_line(result), data=result)  # type: ignore[return-value]

@@ -5,15 +5,17 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from prefect import flow
+from prefect import flow, get_run_logger
 from prefect.exceptions import FlowPauseTimeout
 from prefect.flow_runs import pause_flow_run
 from prefect.runtime import deployment
+from prefect.states import Completed
 
 from schemas.params import RetrainParams, approval_input_model
-from schemas.settings import load_settings
+from schemas.settings import Settings, load_settings
+from tasks.steps.naming import run_name
 from tasks.steps.publish import publish, record_skip, resolve_approval
-from tasks.steps.reports import publish_retrain_report, retrain_markdown
+from tasks.steps.reports import publish_retrain_report, retrain_markdown, retrain_message
 from tasks.steps.train import (
     decide,
     evaluate_challenger,
@@ -24,7 +26,7 @@ from tasks.steps.train import (
 )
 
 
-@flow(name="retrain-model", log_prints=False)
+@flow(name="retrain-model", flow_run_name=run_name("retrain", "model"), log_prints=False)
 def retrain_model(params: RetrainParams) -> dict[str, Any]:
     """Plan, train, evaluate on the champion's holdout, decide, publish.
 
@@ -37,13 +39,13 @@ def retrain_model(params: RetrainParams) -> dict[str, Any]:
     plan = plan_training(params.model, params.dataset_version, settings)
     refusal = refuse_recovery(params.recovery_attempt, settings)
     if refusal is not None:  # too many crashes in a row: deployments/automations.yaml
-        return _reported(asdict(record_skip(plan, refusal, settings)))
+        return _reported(asdict(record_skip(plan, refusal, settings)), settings)
     if plan.skip_reason is not None:
-        return _reported(asdict(record_skip(plan, plan.skip_reason, settings)))
+        return _reported(asdict(record_skip(plan, plan.skip_reason, settings)), settings)
     frames = load_training_frames(plan, settings)
     trained = train_challenger(plan, frames, settings)
     if isinstance(trained, str):
-        return _reported(asdict(record_skip(plan, trained, settings)))
+        return _reported(asdict(record_skip(plan, trained, settings)), settings)
     evidence = evaluate_challenger(plan, trained, settings)
     decision = decide(evidence, plan)
     result = asdict(publish(plan, trained, evidence, decision, settings))
@@ -51,7 +53,7 @@ def retrain_model(params: RetrainParams) -> dict[str, Any]:
         timeout = plan.spec.policy.approval.timeout_minutes
         answer = _request_approval(result, timeout)
         result = asdict(resolve_approval(plan.model, result["version"], answer, settings, timeout))
-    return _reported(result)
+    return _reported(result, settings)
 
 
 def _request_approval(result: dict[str, Any], timeout_minutes: int) -> dict[str, Any] | None:
@@ -70,6 +72,14 @@ def _request_approval(result: dict[str, Any], timeout_minutes: int) -> dict[str,
     return {k: fields[k] for k in ("approve", "approver", "comment")}
 
 
-def _reported(result: dict[str, Any]) -> dict[str, Any]:
-    publish_retrain_report(result)
-    return result
+def _reported(result: dict[str, Any], settings: Settings) -> Any:
+    """Publish the run's report; end the run with its outcome as the state message."""
+    publish_retrain_report(result, settings)
+    message = retrain_message(result)
+    log = get_run_logger()
+    (log.warning if result["outcome"] == "rejected" else log.info)(
+        "%s: %s", result["model"], message
+    )
+    for reason in result["reasons"]:
+        log.info("%s %s: %s", result["model"], result["outcome"], reason)
+    return Completed(message=message, data=result)

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 import math
+from datetime import date, datetime
 from typing import Any
+
+import numpy as np
 
 
 def to_json_bytes(data: Any) -> bytes:
@@ -13,6 +16,12 @@ def to_json_bytes(data: Any) -> bytes:
 
 
 def _clean(value: Any) -> Any:
+    """Strict JSON values: numpy scalars as Python ones (a numpy bool is a JSON boolean, not
+    the string "True"), non-finite floats as null, times as ISO 8601 with their offset."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, datetime | date):
+        return value.isoformat()
     if isinstance(value, float) and not math.isfinite(value):
         return None
     if isinstance(value, dict):

@@ -25,39 +25,81 @@ def ingest_rows(result: dict[str, Any]) -> tuple[list[dict[str, Any]], str]:
     return rows or [{"file": "(no new files)"}], summary
 
 
-def retrain_markdown(result: dict[str, Any]) -> str:
-    """The retraining report: decision, reasons, metrics side by side, artifact links."""
-    lines = [f"# {result['model']}: {result['outcome']}", ""]
+def retrain_message(result: dict[str, Any]) -> str:
+    """The run's outcome in one line: ``promoted v4: pr_auc +0.0160 [-0.0050, +0.0380]``."""
+    outcome, version = result["outcome"], result.get("version")
+    if outcome == "skipped" or version is None:
+        return f"{outcome}: {'; '.join(result['reasons'])}"
+    metric = result.get("primary_metric")
+    iv, metrics = result.get("interval"), result.get("metrics") or {}
+    text = f"{outcome} {version}"
+    if iv and metric:
+        text += f": {metric} {iv['estimate']:+.4f} [{iv['low']:+.4f}, {iv['high']:+.4f}]"
+    elif metric and isinstance(metrics.get(metric), float):
+        text += f": {metric} {metrics[metric]:.4f} (no champion to compare)"
+    failed = [c["name"] for c in result.get("checks") or [] if not c["passed"]]
+    if failed:
+        text += f"; failed: {', '.join(failed)}"
+    return text
+
+
+def ingest_message(result: dict[str, Any]) -> str:
+    """The ingestion run in one line: the new version, or that nothing new arrived."""
+    files = result["files"]
+    ok = sum(f["status"] == "accepted" for f in files)
+    bad = sum(f["status"] == "quarantined" for f in files)
+    version = result["version"]
+    if not files:
+        return f"{result['dataset']}: no new files"
+    head = f"{version['version']} ({version['rows']:,} rows)" if version else "no new version"
+    return f"{result['dataset']} {head}: {ok} accepted, {bad} quarantined"
+
+
+def check_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every check of the gate: name, passed, what was measured against what limit."""
+    return [
+        {"check": c["name"], "passed": "yes" if c["passed"] else "NO", "detail": c["detail"]}
+        for c in result.get("checks") or []
+    ]
+
+
+def retrain_markdown(result: dict[str, Any], links: dict[str, str] | None = None) -> str:
+    """The retraining report: the decision, its reasons, metrics side by side with the
+    difference, and where the artifacts are (``links``: name -> markdown to show)."""
+    champion_version = result.get("previous_champion") or "-"
+    lines = [f"# {result['model']}: {retrain_message(result)}", ""]
     lines += [f"- {r}" for r in result["reasons"]]
     iv = result.get("interval")
     if iv:
         lines += [
             "",
-            f"Paired difference (challenger - champion, resampled over {iv['unit']}): "
-            f"{iv['estimate']:+.4f}, {round(iv['confidence'] * 100)}% CI "
+            f"Paired difference (challenger - champion {champion_version}, resampled over"
+            f" {iv['unit']}): {iv['estimate']:+.4f}, {round(iv['confidence'] * 100)}% CI "
             f"[{iv['low']:+.4f}, {iv['high']:+.4f}]",
         ]
     metrics, champion = result.get("metrics") or {}, result.get("champion_metrics") or {}
-    if metrics:
-        baseline = metrics.get("baseline_popularity") or {}
+    shown = {k: v for k, v in metrics.items() if not isinstance(v, dict)}
+    if shown:
         lines += [
             "",
-            "| metric | challenger | champion | popularity baseline |",
+            f"| metric | challenger {result.get('version') or ''} | champion {champion_version}"
+            " | difference |",
             "|---|---|---|---|",
         ]
         lines += [
-            f"| {k} | {_num(v)} | {_num(champion.get(k))} | {_num(baseline.get(k))} |"
-            for k, v in metrics.items()
-            if not isinstance(v, dict)
+            f"| {k} | {_num(v)} | {_num(champion.get(k))} | {_diff(v, champion.get(k))} |"
+            for k, v in shown.items()
         ]
     datasets = ", ".join(f"{d}@{v}" for d, v in (result.get("dataset_versions") or {}).items())
-    lines += [
-        "",
-        f"Challenger: {result.get('version') or '-'}; champion now: "
-        f"{result.get('champion') or '-'}; data: {datasets or '-'}",
-    ]
-    lines += [f"- [{name}]({uri})" for name, uri in (result.get("artifacts") or {}).items() if uri]
+    lines += ["", f"Champion now: {result.get('champion') or '-'}; data: {datasets or '-'}"]
+    lines += [f"- {name}: {text}" for name, text in (links or {}).items()]
     return "\n".join(lines)
+
+
+def _diff(value: Any, other: Any) -> str:
+    if isinstance(value, float) and isinstance(other, float):
+        return f"{value - other:+.4f}"
+    return "-"
 
 
 def monitoring_line(result: dict[str, Any]) -> str:

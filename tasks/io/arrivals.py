@@ -47,6 +47,7 @@ from tasks.io.queues import (
     queue_name_of,
     setup_notifications,
 )
+from tasks.io.s3 import S3Store
 
 log = logging.getLogger(__name__)
 EVENT = "retrain.data.arrived"
@@ -124,7 +125,7 @@ class QueueSource:
     def __init__(
         self,
         queue: MessageQueue,
-        store: stores.S3Store,
+        store: S3Store,
         landing: Mapping[str, str],
         max_messages: int = 10,
         wait_seconds: int = 20,
@@ -245,7 +246,7 @@ def open_source(
     landing = landing_prefixes(settings.specs_dir)
     if isinstance(store, stores.FileStore):
         return FolderWatcher(store, landing, interval)
-    if not isinstance(store, stores.S3Store):
+    if not isinstance(store, S3Store):
         raise ListenError(f"cannot listen to the store {store.url}: use s3:// or file://")
     if not queue_url:
         raise ListenError(
@@ -289,7 +290,7 @@ def setup_listener(
         QueueError: S3 or SQS refused or could not be reached.
     """
     store = stores.open_store(settings.object_store_url, settings.s3_kms_key_id)
-    if not isinstance(store, stores.S3Store):
+    if not isinstance(store, S3Store):
         raise ListenError(
             f"--setup configures S3 notifications, and the store is {store.url}: for a local"
             " store `retrain listen` watches the landing folders and needs no setup"

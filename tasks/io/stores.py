@@ -1,4 +1,5 @@
-"""Object store adapter (DESIGN section 4): one interface over a local directory and S3.
+"""Object store adapter (DESIGN section 4): one interface over a local directory and S3
+(``s3.py``).
 
 Keys are '/'-separated and relative to the store root. Writes are atomic; keys the
 layout marks immutable are write-once: the same bytes again is a no-op, other bytes are
@@ -8,19 +9,15 @@ when it is first written.
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import hashlib
 import os
 import tempfile
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 from urllib.parse import unquote, urlsplit
-
-from botocore.exceptions import BotoCoreError, ClientError, FlexibleChecksumError
 
 from schemas.errors import ImmutableObjectError, IntegrityError, StoreError
 from tasks.core.layout import is_immutable
@@ -78,6 +75,9 @@ class ObjectStore(Protocol):
     def delete(self, key: str) -> None:
         """Remove a mutable object (no-op if absent); ``ImmutableObjectError`` if immutable."""
 
+    def link(self, key: str, expires_s: int) -> str | None:
+        """An HTTP link a browser can open for ``expires_s`` seconds (None: no such link)."""
+
 
 def sha256_hex(data: bytes) -> str:
     """Return the lower-case hex SHA-256 digest of ``data``."""
@@ -102,6 +102,8 @@ def open_store(url: str, kms_key_id: str | None = None) -> ObjectStore:
     prefix = parts.path.strip("/")
     s3_ok = parts.scheme == "s3" and parts.netloc and not (parts.query or parts.fragment)
     if s3_ok and (not prefix or _valid_key(prefix)):
+        from tasks.io.s3 import S3Store
+
         return S3Store(parts.netloc, prefix, kms_key_id=kms_key_id or None)
     raise StoreError(f"unsupported store URL {url!r}: use file:///abs/path or s3://bucket[/prefix]")
 
@@ -234,6 +236,10 @@ class FileStore:
         _refuse_delete(key)
         self._path(key).unlink(missing_ok=True)
 
+    def link(self, key: str, expires_s: int) -> str | None:
+        """None: a local file has no HTTP link (show its path instead)."""
+        return None
+
 
 def _fsync_dir(directory: Path) -> None:
     fd = os.open(directory, os.O_RDONLY)
@@ -241,159 +247,3 @@ def _fsync_dir(directory: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
-
-
-def _status_code(exc: ClientError) -> tuple[int, str]:
-    """HTTP status and S3 error code of a botocore ``ClientError``."""
-    status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
-    return int(status), str(exc.response.get("Error", {}).get("Code", ""))
-
-
-class S3Store:
-    """Objects in an S3 bucket under an optional prefix, reached with boto3."""
-
-    CONFLICT_ATTEMPTS = 4  # tries of a conditional put answered 409 before comparing
-    CONFLICT_BACKOFF_S = 0.2
-
-    def __init__(
-        self, bucket: str, prefix: str = "", client: Any = None, kms_key_id: str | None = None
-    ) -> None:
-        """Address ``s3://bucket/prefix``; ``client`` defaults to one built from AWS_* env."""
-        self.bucket, self.prefix = bucket, prefix.strip("/")
-        self.url = f"s3://{bucket}/{self.prefix}" if self.prefix else f"s3://{bucket}"
-        self._sse = {"ServerSideEncryption": "AES256"}
-        if kms_key_id:
-            self._sse = {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": kms_key_id}
-        self._client = client if client is not None else _make_client()
-
-    def _s3key(self, key: str) -> str:
-        return f"{self.prefix}/{_check_key(key)}" if self.prefix else _check_key(key)
-
-    def uri(self, key: str) -> str:
-        """Return ``s3://bucket/prefix/key``."""
-        return f"s3://{self.bucket}/{self._s3key(key)}"
-
-    def key_of(self, uri: str) -> str:
-        """Return the key of an ``s3://`` URI under this bucket and prefix."""
-        return _key_in(self.url, uri)
-
-    @contextlib.contextmanager
-    def _errors(self, op: str, s3key: str) -> Iterator[None]:
-        """Turn any botocore failure left unhandled into a one-line ``StoreError``."""
-        where = f"s3://{self.bucket}/{s3key}"
-        try:
-            yield
-        except FlexibleChecksumError as exc:
-            raise IntegrityError(f"S3 checksum mismatch on {op} {where}: {exc}") from None
-        except ClientError as exc:
-            err = exc.response.get("Error", {})
-            msg = f"S3 {op} failed for {where}: {err.get('Code')}: {err.get('Message', '')}"
-            raise StoreError(msg.replace("\n", " ")) from None
-        except BotoCoreError as exc:
-            msg = f"S3 {op} failed for {where}: {type(exc).__name__}: {exc}"
-            raise StoreError(msg.replace("\n", " ")) from None
-
-    def put_bytes(self, key: str, data: bytes) -> ObjectInfo:
-        """One encrypted put_object carrying a SHA-256 checksum for S3 to verify.
-
-        Immutable keys are written with ``IfNoneMatch='*'``; on 412 (or 409 that persists
-        over retries) the stored bytes are fetched and compared.
-        """
-        digest = hashlib.sha256(data).digest()
-        params: dict[str, Any] = {
-            "Bucket": self.bucket,
-            "Key": self._s3key(key),
-            "Body": data,
-            "ChecksumAlgorithm": "SHA256",
-            "ChecksumSHA256": base64.b64encode(digest).decode("ascii"),
-            "Metadata": {"sha256": digest.hex()},
-            **self._sse,
-        }
-        immutable = is_immutable(key)
-        if immutable:
-            params["IfNoneMatch"] = "*"
-        for attempt in range(self.CONFLICT_ATTEMPTS):
-            with self._errors("put", params["Key"]):
-                try:
-                    resp = self._client.put_object(**params)
-                    return ObjectInfo(key, len(data), str(resp["ETag"]).strip('"'), self.uri(key))
-                except ClientError as exc:
-                    status, code = _status_code(exc)
-                    if immutable and (status == 412 or code == "PreconditionFailed"):
-                        break
-                    if not immutable or (status != 409 and code != "ConditionalRequestConflict"):
-                        raise
-            if attempt + 1 < self.CONFLICT_ATTEMPTS:
-                time.sleep(self.CONFLICT_BACKOFF_S * 2**attempt)
-        info = self.head(key)
-        if info is None:
-            raise StoreError(f"S3 put failed for {self.uri(key)}: conditional writes conflicted")
-        _refuse_different(key, self.get_bytes(key), data)
-        return info
-
-    def get_bytes(self, key: str, sha256: str | None = None) -> bytes:
-        """get_object with ``ChecksumMode='ENABLED'``, then check ``sha256`` when given."""
-        s3key = self._s3key(key)
-        with self._errors("get", s3key):
-            try:
-                resp = self._client.get_object(
-                    Bucket=self.bucket, Key=s3key, ChecksumMode="ENABLED"
-                )
-            except ClientError as exc:
-                if _status_code(exc)[1] in ("NoSuchKey", "404"):
-                    raise StoreError(f"object not found: {self.uri(key)}") from None
-                raise
-            data: bytes = resp["Body"].read()  # botocore checks the stored checksum here
-        return _verify(key, data, sha256)
-
-    def head(self, key: str) -> ObjectInfo | None:
-        """head_object; a 404 (no such key, or no such bucket: HEAD can't tell) is None."""
-        s3key = self._s3key(key)
-        with self._errors("head", s3key):
-            try:
-                resp = self._client.head_object(Bucket=self.bucket, Key=s3key)
-            except ClientError as exc:
-                if _status_code(exc)[0] == 404:
-                    return None
-                raise
-        return ObjectInfo(key, int(resp["ContentLength"]), resp["ETag"].strip('"'), self.uri(key))
-
-    def exists(self, key: str) -> bool:
-        """True if head finds the object."""
-        return self.head(key) is not None
-
-    def list(self, prefix: str) -> list[ObjectInfo]:
-        """list_objects_v2 under the prefix; keys this store can't address are left out."""
-        root = f"{self.prefix}/" if self.prefix else ""
-        full = root + _check_prefix(prefix)
-        found = []
-        with self._errors("list", full):
-            pager = self._client.get_paginator("list_objects_v2")
-            for page in pager.paginate(Bucket=self.bucket, Prefix=full):
-                for obj in page.get("Contents", []):
-                    key = str(obj["Key"])[len(root) :]
-                    if _valid_key(key):  # skips "folder/" markers
-                        etag = str(obj["ETag"]).strip('"')
-                        found.append(ObjectInfo(key, int(obj["Size"]), etag, self.uri(key)))
-        return sorted(found, key=lambda info: info.key)
-
-    def delete(self, key: str) -> None:
-        """delete_object for a mutable key."""
-        _refuse_delete(key)
-        with self._errors("delete", self._s3key(key)):
-            self._client.delete_object(Bucket=self.bucket, Key=self._s3key(key))
-
-
-def _make_client() -> Any:
-    """Build an S3 client from the AWS_* environment as it is now (incl. AWS_ENDPOINT_URL).
-
-    A fresh session, not boto3's default one: that one caches the credentials it first
-    found for the life of the process and is not safe to share between threads.
-    """
-    import boto3
-    from botocore.config import Config
-
-    config = Config(
-        retries={"max_attempts": 5, "mode": "standard"}, connect_timeout=5, read_timeout=30
-    )
-    return boto3.session.Session().client("s3", config=config)

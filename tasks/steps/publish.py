@@ -78,7 +78,7 @@ def publish(
         )
     artifacts.sync_champion_pointer(plan.model, settings)
     _announce(plan.model, record.version, expected, outcome, reasons, evidence.challenger)
-    return _result(plan, record, outcome, reasons, evidence, settings)
+    return _result(plan, record, outcome, reasons, evidence, decision, settings)
 
 
 def _result(
@@ -87,14 +87,17 @@ def _result(
     outcome: Outcome,
     reasons: list[str],
     evidence: Evidence,
+    decision: Decision,
     settings: Settings,
 ) -> Result:
     interval = evidence.interval.to_dict() if evidence.interval else None
+    checks = to_jsonable(decision.to_dict()["checks"])
     return Result(
         plan.model, outcome.value, reasons, record.version, _champion(plan.model, settings),
         plan.champion.version if plan.champion else None, plan.dataset_versions,
         evidence.challenger, evidence.champion, interval,
-        {"model": record.artifact_uri, "card": record.card_uri or ""},
+        {"model": record.artifact_uri, "card": record.card_uri or ""}, checks,
+        plan.spec.policy.primary_metric,
     )  # fmt: skip
 
 

@@ -8,6 +8,7 @@ its event is delivered twice: one new dataset version, fraud trained once on it.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 from typing import Any
 
@@ -114,6 +115,13 @@ def test_arrival_events_ingest_then_retrain_and_a_repeated_event_trains_once(
         decisions = registry.list_decisions("fraud")
         (decision,) = [d for d in decisions if d.version == challenger.version]
         assert decision.reasons, decision
+        # the run's final state says what it decided, with the paired interval
+        retrains = sorted((r for r in runs if r["deployment"] == "retrain-fraud"),
+                          key=lambda r: r["created"])  # fmt: skip
+        message = retrains[-1]["state"]["message"]
+        assert message.startswith(f"{decision.outcome} {challenger.version}: pr_auc "), message
+        assert re.search(r"pr_auc [+-]\d\.\d{4} \[[+-]\d\.\d{4}, [+-]\d\.\d{4}\]", message)
+        assert retrains[-1]["name"].startswith("retrain-fraud-"), retrains[-1]["name"]
         now = registry.champion("fraud")
         if decision.outcome == "promoted":
             assert now.version == challenger.version != champion.version

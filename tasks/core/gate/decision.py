@@ -61,6 +61,9 @@ class Check:
     passed: bool
     detail: str
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "passed", bool(self.passed))  # never a numpy bool
+
 
 @dataclass(frozen=True)
 class Decision:

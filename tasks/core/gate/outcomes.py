@@ -30,6 +30,8 @@ class Result:
     champion_metrics: dict[str, Any] | None = None
     interval: dict[str, Any] | None = None
     artifacts: dict[str, str] = field(default_factory=dict)
+    checks: list[dict[str, Any]] = field(default_factory=list)  # every check of the gate
+    primary_metric: str | None = None
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,8 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from schemas.errors import ImmutableObjectError, IntegrityError, StoreError
-from tasks.io.stores import FileStore, ObjectStore, S3Store, open_store, sha256_hex
+from tasks.io.s3 import S3Store
+from tasks.io.stores import FileStore, ObjectStore, open_store, sha256_hex
 
 CURATED = "curated/transactions/date=2026-01-01/abc.parquet"
 LANDING = "landing/transactions/2026-01-01/a.csv"
@@ -443,3 +444,25 @@ def test_s3_missing_credentials_is_a_store_error(
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     with pytest.raises(StoreError, match="NoCredentialsError"):
         open_store("s3://bucket").get_bytes(LANDING)
+
+
+@pytest.mark.integration
+def test_an_s3_object_has_a_presigned_link_a_browser_can_open(server_client: Any) -> None:
+    import httpx
+
+    bucket = f"b-{uuid.uuid4().hex[:12]}"
+    server_client.create_bucket(Bucket=bucket)
+    store = S3Store(bucket, "root", client=server_client)
+    store.put_bytes("reports/fraud/v1/report.html", b"<html>report</html>")
+
+    link = store.link("reports/fraud/v1/report.html", 3600)
+
+    assert link is not None and link.startswith("http") and "Expires" in link
+    assert httpx.get(link, timeout=10).content == b"<html>report</html>"
+
+
+@pytest.mark.unit
+def test_a_local_file_has_no_http_link(tmp_path: Path) -> None:
+    store = FileStore(tmp_path)
+    store.put_bytes("reports/a.html", b"x")
+    assert store.link("reports/a.html", 60) is None
