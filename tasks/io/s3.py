@@ -13,7 +13,7 @@ from botocore.exceptions import BotoCoreError, ClientError, FlexibleChecksumErro
 
 from schemas.errors import IntegrityError, StoreError
 from tasks.core.layout import is_immutable
-from tasks.io.stores import (
+from tasks.io.objects import (
     ObjectInfo,
     _check_key,
     _check_prefix,

@@ -1,5 +1,5 @@
-"""Object store adapter (DESIGN section 4): one interface over a local directory and S3
-(``s3.py``).
+"""Object store adapter (DESIGN section 4): one interface (``objects.py``) over a local
+directory (here) and S3 (``s3.py``).
 
 Keys are '/'-separated and relative to the store root. Writes are atomic; keys the
 layout marks immutable are write-once: the same bytes again is a no-op, other bytes are
@@ -13,75 +13,27 @@ import contextlib
 import hashlib
 import os
 import tempfile
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
 from urllib.parse import unquote, urlsplit
 
-from schemas.errors import ImmutableObjectError, IntegrityError, StoreError
+from schemas.errors import StoreError
 from tasks.core.layout import is_immutable
+from tasks.io.objects import (
+    ObjectInfo,
+    ObjectStore,
+    _check_key,
+    _check_prefix,
+    _key_in,
+    _refuse_delete,
+    _refuse_different,
+    _valid_key,
+    _verify,
+    sha256_hex,
+)
+
+__all__ = ["FileStore", "ObjectInfo", "ObjectStore", "open_store", "sha256_hex"]
 
 TMP_PREFIX, TMP_SUFFIX = ".tmp-", ".partial"  # a FileStore write in progress
-
-
-@dataclass(frozen=True)
-class ObjectInfo:
-    """One stored object: key relative to the store root, size, ETag (unquoted), full URI."""
-
-    key: str
-    size: int
-    etag: str
-    uri: str
-
-
-class ObjectStore(Protocol):
-    """What every store offers. Invalid keys raise ``StoreError`` naming the key."""
-
-    url: str
-
-    def uri(self, key: str) -> str:
-        """Return the full URI of ``key``."""
-
-    def key_of(self, uri: str) -> str:
-        """Return the key of a URI of this store; ``StoreError`` if it lies elsewhere."""
-
-    def put_bytes(self, key: str, data: bytes) -> ObjectInfo:
-        """Write ``data`` atomically: readers see the old object or the new one, never half.
-
-        Raises:
-            ImmutableObjectError: ``key`` is immutable and already holds other bytes (the
-                same bytes again succeed and return the existing object).
-            StoreError: the store refused the write or could not be reached.
-        """
-
-    def get_bytes(self, key: str, sha256: str | None = None) -> bytes:
-        """Read ``key``; when ``sha256`` is given, check the content against it.
-
-        Raises:
-            StoreError: ``object not found: <uri>``, or the store could not be reached.
-            IntegrityError: the content does not match ``sha256`` (or S3's stored checksum).
-        """
-
-    def head(self, key: str) -> ObjectInfo | None:
-        """Return the object's info, or None if there is no object at ``key``."""
-
-    def exists(self, key: str) -> bool:
-        """True if ``key`` holds an object."""
-
-    def list(self, prefix: str) -> list[ObjectInfo]:
-        """Return every object whose key starts with ``prefix`` (recursive), sorted by key."""
-
-    def delete(self, key: str) -> None:
-        """Remove a mutable object (no-op if absent); ``ImmutableObjectError`` if immutable."""
-
-    def link(self, key: str, expires_s: int) -> str | None:
-        """An HTTP link a browser can open for ``expires_s`` seconds (None: no such link)."""
-
-
-def sha256_hex(data: bytes) -> str:
-    """Return the lower-case hex SHA-256 digest of ``data``."""
-    return hashlib.sha256(data).hexdigest()
 
 
 def open_store(url: str, kms_key_id: str | None = None) -> ObjectStore:
@@ -106,49 +58,6 @@ def open_store(url: str, kms_key_id: str | None = None) -> ObjectStore:
 
         return S3Store(parts.netloc, prefix, kms_key_id=kms_key_id or None)
     raise StoreError(f"unsupported store URL {url!r}: use file:///abs/path or s3://bucket[/prefix]")
-
-
-def _valid_key(key: str) -> bool:
-    return bool(key) and not ({"", ".", ".."} & set(key.split("/")) or {"\\", "\x00"} & set(key))
-
-
-def _check_key(key: str) -> str:
-    if not _valid_key(key):
-        raise StoreError(
-            f"invalid object key {key!r}: use '/'-separated relative segments, "
-            "no leading '/', no empty, '.' or '..' segments, no backslashes"
-        )
-    return key
-
-
-def _check_prefix(prefix: str) -> str:
-    """A list prefix is empty, or a valid key optionally followed by one '/'."""
-    if prefix:
-        _check_key(prefix.removesuffix("/"))
-    return prefix
-
-
-def _key_in(url: str, uri: str, decode: Callable[[str], str] = str) -> str:
-    base = url.rstrip("/") + "/"
-    if not uri.startswith(base):
-        raise StoreError(f"URI {uri!r} is not in store {url}")
-    return _check_key(decode(uri[len(base) :]))
-
-
-def _refuse_different(key: str, existing: bytes, data: bytes) -> None:
-    if sha256_hex(existing) != sha256_hex(data):
-        raise ImmutableObjectError(f"immutable object {key!r} already exists with other content")
-
-
-def _verify(key: str, data: bytes, expected: str | None) -> bytes:
-    if expected is not None and (actual := sha256_hex(data)) != expected.lower():
-        raise IntegrityError(f"sha256 mismatch for {key!r}: expected {expected}, got {actual}")
-    return data
-
-
-def _refuse_delete(key: str) -> None:
-    if is_immutable(_check_key(key)):
-        raise ImmutableObjectError(f"refusing to delete immutable object {key!r}")
 
 
 class FileStore:
