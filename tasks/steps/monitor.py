@@ -21,9 +21,10 @@ from tasks.core.monitor import decide as decisions
 from tasks.core.monitor.drift import DriftResult, compare, compare_columns, summarize
 from tasks.core.monitor.performance import Performance, compare_previous, measure
 from tasks.core.monitor.recent import Recent, recent_binary, recent_ranking, window_start
-from tasks.core.monitor.reference import FORMAT, NUMERIC, sample_positions
+from tasks.core.monitor.reference import FORMAT, NUMERIC
 from tasks.core.monitor.summary import degraded_payload, drifted_payload, monitoring_document
 from tasks.core.reports.monitoring import monitoring_html
+from tasks.core.sampling import sample_positions
 from tasks.io import artifacts, datasets, events
 from tasks.io.registry import ModelVersionRecord
 from tasks.io.runtime import runtime

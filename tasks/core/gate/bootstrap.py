@@ -55,10 +55,29 @@ def paired_bootstrap(
     reflects the difference, not two independent noises. Resamples where
     the metric is undefined (for example no positive drawn) are dropped.
     """
+    estimate, diffs, unit_name = paired_draws(
+        metric, y, challenger, champion, resamples=resamples, seed=seed, groups=groups
+    )
+    return _interval(estimate, diffs, confidence, unit or unit_name)
+
+
+def paired_draws(
+    metric: MetricFn,
+    y: np.ndarray,
+    challenger: np.ndarray,
+    champion: np.ndarray,
+    *,
+    resamples: int,
+    seed: int,
+    groups: np.ndarray | None = None,
+) -> tuple[float, np.ndarray, str]:
+    """The difference on the data, its ``resamples`` bootstrap draws (undefined ones
+    dropped), and the resampling unit: what an interval or a p-value is read from."""
     units, unit_name = _units(len(y), groups)
     chal, champ = _resampled(metric, y, [challenger, champion], units, resamples, seed)
-    estimate = metric(y, challenger, None) - metric(y, champion, None)
-    return _interval(estimate, chal - champ, confidence, unit or unit_name)
+    diffs = chal - champ
+    estimate = float(metric(y, challenger, None) - metric(y, champion, None))
+    return estimate, diffs[np.isfinite(diffs)], unit_name
 
 
 def bootstrap_interval(

@@ -32,6 +32,11 @@ class SliceMetric:
     size: int
     challenger: float
     champion: float | None = None
+    # paired bootstrap of challenger - champion on the slice's rows (binary primary metric)
+    low: float | None = None
+    high: float | None = None
+    # one-sided bootstrap p-value of "the slice regresses by more than the guard allows"
+    p_regression: float | None = None
 
 
 @dataclass(frozen=True)
@@ -60,6 +65,7 @@ class Check:
     name: str
     passed: bool
     detail: str
+    tested: bool = True  # False: listed for the record (a slice too small to test)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "passed", bool(self.passed))  # never a numpy bool
@@ -141,25 +147,54 @@ def _gate_check(evidence: Evidence, policy: Policy) -> Check:
 
 
 def _slice_checks(evidence: Evidence, policy: Policy) -> list[Check]:
+    """Per-slice regressions of the primary metric.
+
+    With bootstrap p-values (binary models): a slice fails when its regression beyond
+    ``max_regression`` is significant after Holm's step-down correction across the slices
+    tested; its interval is shown. Without (point estimates only): when the estimated
+    drop exceeds the limit. Slices below ``min_size`` are listed as not tested.
+    """
     guard = policy.guards.slices
     if guard is None:
         return []
-    metric, checks = policy.primary_metric, []
+    metric, checks, tested = policy.primary_metric, [], []
     for s in evidence.slices:
-        if s.metric != metric or s.column not in guard.columns or s.size < guard.min_size:
-            continue
-        if s.champion is None:
+        if s.metric != metric or s.column not in guard.columns or s.champion is None:
             continue
         if not (math.isfinite(s.challenger) and math.isfinite(s.champion)):
             continue
-        drop = metric_direction(metric) * (s.champion - s.challenger)
-        ok = drop <= guard.max_regression
+        if s.size < guard.min_size:
+            detail = f"not tested: {s.size} rows (min_size {guard.min_size})"
+            checks.append(Check(f"slice {s.column}={s.value}", True, detail, tested=False))
+        else:
+            tested.append(s)
+    return _holm(tested, policy) + checks
+
+
+def _holm(slices: list[SliceMetric], policy: Policy) -> list[Check]:
+    guard = policy.guards.slices
+    assert guard is not None  # noqa: S101 - checked by the caller
+    alpha, metric = 1 - policy.confidence, policy.primary_metric
+    ordered = sorted(slices, key=lambda s: (s.p_regression is None, s.p_regression or 0.0))
+    k, still_rejecting, out = sum(s.p_regression is not None for s in slices), True, []
+    for i, s in enumerate(ordered):
+        drop = metric_direction(metric) * (s.champion - s.challenger)  # type: ignore[operator]
+        head = f"{metric} {s.challenger:.4f} vs champion {s.champion:.4f} on {s.size} rows"
+        if s.p_regression is None or s.low is None or s.high is None:
+            ok = drop <= guard.max_regression
+            out.append(Check(f"slice {s.column}={s.value}", ok,
+                             f"{head} (max regression {guard.max_regression})"))  # fmt: skip
+            continue
+        level = alpha / (k - i)
+        still_rejecting = still_rejecting and s.p_regression <= level
+        verdict = "significant" if still_rejecting else "not significant"
         detail = (
-            f"{metric} {s.challenger:.4f} vs champion {s.champion:.4f} on {s.size} rows"
-            f" (max regression {guard.max_regression})"
+            f"{head}, difference {s.challenger - s.champion:+.4f}"  # type: ignore[operator]
+            f" [{s.low:+.4f}, {s.high:+.4f}]; a regression beyond {guard.max_regression} is"
+            f" {verdict} (p={s.p_regression:.4f}, Holm level {level:.4f} over {k} slices)"
         )
-        checks.append(Check(f"slice {s.column}={s.value}", ok, detail))
-    return checks
+        out.append(Check(f"slice {s.column}={s.value}", not still_rejecting, detail))
+    return out
 
 
 def _guard_checks(evidence: Evidence, policy: Policy) -> list[Check]:

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from schemas.specs import Policy
+from schemas.specs import Policy, metric_direction
 from tasks.core.gate import metrics
 from tasks.core.gate import ranking_metrics as rm
-from tasks.core.gate.bootstrap import paired_bootstrap
+from tasks.core.gate.bootstrap import paired_bootstrap, paired_draws
 from tasks.core.gate.decision import Evidence, SliceMetric
+from tasks.core.sampling import sample_positions
 
 if TYPE_CHECKING:
     from tasks.core.train.prepared import Prepared
+
+
+SLICE_ROWS = 50_000  # rows of a slice its bootstrap uses (a seeded sample when more)
 
 
 def slice_metrics(
@@ -23,8 +28,11 @@ def slice_metrics(
     y: np.ndarray,
     challenger: np.ndarray,
     champion: np.ndarray | None,
+    seed: int = 0,
 ) -> list[SliceMetric]:
-    """The primary (and fairness) metric per value of every slice column."""
+    """The primary (and fairness) metric per value of every slice column; for the primary
+    metric with a champion, the paired interval and the p-value of a regression beyond
+    the slice guard's limit."""
     names = [policy.primary_metric]
     fairness = policy.guards.fairness
     if fairness is not None and fairness.metric not in names:
@@ -33,13 +41,44 @@ def slice_metrics(
     for column in slices.columns:
         values = slices[column].astype(str).to_numpy()
         for value in sorted(set(values)):
-            mask = values == value
+            rows = np.flatnonzero(values == value)
             for name in names:
-                fn = metrics.BINARY_FUNCS[name]
-                chal = fn(y[mask], challenger[mask], None)
-                champ = fn(y[mask], champion[mask], None) if champion is not None else None
-                out.append(SliceMetric(name, column, value, int(mask.sum()), chal, champ))
+                out.append(_slice(policy, name, column, value, rows, y, challenger, champion, seed))
     return out
+
+
+def _slice(
+    policy: Policy,
+    name: str,
+    column: str,
+    value: str,
+    rows: np.ndarray,
+    y: np.ndarray,
+    challenger: np.ndarray,
+    champion: np.ndarray | None,
+    seed: int,
+) -> SliceMetric:
+    fn = metrics.BINARY_FUNCS[name]
+    chal = fn(y[rows], challenger[rows], None)
+    champ = fn(y[rows], champion[rows], None) if champion is not None else None
+    base = SliceMetric(name, column, value, len(rows), chal, champ)
+    guard = policy.guards.slices
+    if champion is None or name != policy.primary_metric or guard is None:
+        return base
+    if column not in guard.columns or len(rows) < guard.min_size:
+        return base
+    keep = rows[sample_positions(len(rows), SLICE_ROWS, seed)]
+    _est, diffs, _unit = paired_draws(
+        fn, y[keep], challenger[keep], champion[keep],
+        resamples=policy.bootstrap_resamples, seed=seed,
+    )  # fmt: skip
+    if not len(diffs):
+        return base
+    alpha = (1 - policy.confidence) / 2
+    low, high = np.quantile(diffs, [alpha, 1 - alpha])
+    drops = -metric_direction(name) * diffs  # positive: the challenger is worse
+    p = (np.sum(drops <= guard.max_regression) + 1) / (len(drops) + 1)
+    return replace(base, low=float(low), high=float(high), p_regression=float(p))
 
 
 def evaluate_binary(
@@ -69,7 +108,7 @@ def evaluate_binary(
         champion=metrics.binary_metrics(y, champion) if champion is not None else None,
         interval=interval,
         fingerprint=fingerprint,
-        slices=slice_metrics(policy, slices, y, challenger, champion),
+        slices=slice_metrics(policy, slices, y, challenger, champion, seed),
         calibration_error=metrics.calibration_error(y, challenger),
     )
 

@@ -20,7 +20,8 @@ from scipy import stats
 from scipy.spatial.distance import jensenshannon
 
 from schemas.monitoring import DriftTest, Monitoring, Statistic
-from tasks.core.monitor.reference import NUMERIC, sample_positions
+from tasks.core.monitor.reference import NUMERIC
+from tasks.core.sampling import sample_positions
 
 BINS = 10  # quantile bins of the reference for binned statistics on numeric columns
 EPS = 1e-4  # floor of a bin's share (PSI's logarithm and chi-squared need no empty bin)

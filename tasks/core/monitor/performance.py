@@ -19,7 +19,7 @@ from schemas.specs import metric_direction
 from tasks.core.gate.bootstrap import Interval, bootstrap_interval, paired_bootstrap
 from tasks.core.gate.metrics import BINARY_FUNCS
 from tasks.core.gate.ranking_metrics import weighted_mean
-from tasks.core.monitor.reference import sample_positions
+from tasks.core.sampling import sample_positions
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
+from tasks.core.sampling import sample_positions
 from tasks.core.train.booster import predict
 from tasks.core.train.prepared import Prepared
 
@@ -41,14 +42,6 @@ def reference_profile(
         },
         "score": [float(v) for v in scores[keep]],
     }
-
-
-def sample_positions(total: int, rows: int, seed: int) -> np.ndarray:
-    """Sorted positions of a seeded sample of ``rows`` out of ``total`` (all when fewer)."""
-    if total <= rows:
-        return np.arange(total)
-    rng = np.random.default_rng(seed)
-    return np.sort(rng.choice(total, size=rows, replace=False))
 
 
 def column_values(kind: str, values: np.ndarray) -> list[Any]:

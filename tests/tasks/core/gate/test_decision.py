@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -248,7 +249,6 @@ def test_slice_regression_within_limit_passes() -> None:
 @pytest.mark.parametrize(
     ("kw", "why"),
     [
-        ({"size": 299}, "smaller than min_size"),
         ({"column": "country"}, "not a guarded column"),
         ({"metric": "roc_auc"}, "not the primary metric"),
     ],
@@ -258,6 +258,43 @@ def test_slices_outside_the_guard_are_ignored(kw: dict[str, Any], why: str) -> N
     d = decide_promotion(with_champion(slices=slices), policy(guards=Guards(slices=SLICE_GUARD)))
     assert d.outcome == Outcome.PROMOTED, why
     assert not any(c.name.startswith("slice") for c in d.checks)
+
+
+def test_a_slice_smaller_than_min_size_is_listed_as_not_tested() -> None:
+    slices = [slice_("atm", 0.05, 0.60, size=299)]
+    d = decide_promotion(with_champion(slices=slices), policy(guards=Guards(slices=SLICE_GUARD)))
+    assert d.outcome == Outcome.PROMOTED
+    (check,) = [c for c in d.checks if c.name == "slice channel=atm"]
+    assert (check.tested, check.passed) == (False, True)
+    assert check.detail == "not tested: 299 rows (min_size 300)"
+
+
+def sig(value: str, p: float, low: float = -0.2, high: float = -0.1) -> SliceMetric:
+    """A slice with a paired interval and the p-value of a regression beyond the limit."""
+    return replace(slice_(value, 0.3, 0.45), low=low, high=high, p_regression=p)
+
+
+def test_slices_with_intervals_fail_only_on_significant_regressions_after_holm() -> None:
+    # alpha 0.05 over 3 slices: Holm levels 0.0167, 0.025, 0.05 in p order
+    slices = [sig("atm", 0.001), sig("pos", 0.02), sig("online", 0.04)]
+    d = decide_promotion(with_champion(slices=slices), policy(guards=Guards(slices=SLICE_GUARD)))
+    assert failed(d) == {"slice channel=atm", "slice channel=pos", "slice channel=online"}
+    detail = next(c.detail for c in d.checks if c.name == "slice channel=atm")
+    assert named(d, "slice channel=atm")
+    assert "[-0.2000, -0.1000]" in detail and "Holm level 0.0167 over 3 slices" in detail
+
+
+def test_holm_stops_at_the_first_slice_it_cannot_reject() -> None:
+    # p 0.02 > 0.0167: nothing is rejected, even the slice at p 0.02 < 0.025 after it
+    slices = [sig("atm", 0.02), sig("pos", 0.021), sig("online", 0.5)]
+    d = decide_promotion(with_champion(slices=slices), policy(guards=Guards(slices=SLICE_GUARD)))
+    assert d.outcome == Outcome.PROMOTED
+    assert "not significant" in next(c.detail for c in d.checks if c.name == "slice channel=atm")
+    uncorrected = [sig("atm", 0.02)]  # one slice: level 0.05
+    alone = decide_promotion(
+        with_champion(slices=uncorrected), policy(guards=Guards(slices=SLICE_GUARD))
+    )
+    assert failed(alone) == {"slice channel=atm"}
 
 
 def test_slice_of_exactly_min_size_is_checked() -> None:

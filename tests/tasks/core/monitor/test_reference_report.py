@@ -14,9 +14,10 @@ from tasks.core.documents import to_json_bytes
 from tasks.core.monitor.decide import Verdict
 from tasks.core.monitor.drift import compare, summarize
 from tasks.core.monitor.performance import Matured, measure
-from tasks.core.monitor.reference import column_values, sample_positions
+from tasks.core.monitor.reference import column_values
 from tasks.core.monitor.summary import degraded_payload, drifted_payload, monitoring_document
 from tasks.core.reports.monitoring import monitoring_html
+from tasks.core.sampling import sample_positions
 
 pytestmark = pytest.mark.unit
 RNG = np.random.default_rng(3)
