@@ -115,7 +115,7 @@ def train_challenger(
         return f"not enough data: {exc}"  # recorded as a zero-cost skipped run
     run_id = accounting.start_run(plan.model, plan.training_key, settings)
     try:
-        fitted = _fit(plan, prepared, settings)
+        fitted = _fit(plan, prepared, run_id, settings)
     except BaseException:
         accounting.finish_run(run_id, "failed", None, None, _since(start), settings)
         raise
@@ -146,10 +146,15 @@ def _prepare(plan: Plan, frames: dict[str, pd.DataFrame], settings: Settings) ->
     return prepare_binary(frames[dataset], plan.spec, time_col, keys)
 
 
-def _fit(plan: Plan, prepared: Prepared, settings: Settings) -> Fitted:
-    """Train with checkpoints under checkpoints/<model>/<training key>/, resuming if one exists."""
-    every = plan.spec.lightgbm.checkpoint_every
-    checkpoints = StoreCheckpoints(runtime(settings).store, plan.model, plan.training_key, every)
+def _fit(plan: Plan, prepared: Prepared, run_id: int, settings: Settings) -> Fitted:
+    """Train with checkpoints under checkpoints/<model>/<training key>/, resuming from the
+    newest intact one (each is also recorded on the training run in the registry)."""
+    rt, every = runtime(settings), plan.spec.lightgbm.checkpoint_every
+    checkpoints = StoreCheckpoints(
+        rt.store, plan.model, plan.training_key, every,
+        known=rt.registry.checkpoints(plan.model, plan.training_key),
+        noted=lambda entry: rt.registry.note_checkpoint(run_id, entry),
+    )  # fmt: skip
     resume = checkpoints.load()
     if resume is not None:
         step_logger().warning(

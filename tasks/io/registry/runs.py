@@ -55,6 +55,32 @@ class RunRegistry(Database):
             f"finish training run {run_id}", lambda c: close_training_run(c, run_id, values)
         )
 
+    def note_checkpoint(self, run_id: int, checkpoint: dict[str, Any]) -> None:
+        """Record a checkpoint (key, sha256, progress) on a running training run, outside the
+        store's checkpoint folder: a damaged ``latest.json`` cannot hide it."""
+
+        def work(conn: Connection) -> None:
+            found = training_runs(conn, run_id=run_id)
+            if not found:
+                raise RegistryError(f"training run {run_id} does not exist")
+            details = dict(found[0].details)
+            details["checkpoints"] = [*details.get("checkpoints", []), checkpoint]
+            conn.execute(
+                update(TrainingRun).where(TrainingRun.id == run_id).values(details=details)
+            )
+
+        self._write(f"note a checkpoint of training run {run_id}", work)
+
+    def checkpoints(self, model: str, training_key: str) -> list[dict[str, Any]]:
+        """Every checkpoint any training run of these inputs recorded, newest run first."""
+        runs = self.list_training_runs(model)
+        return [
+            c
+            for r in runs
+            if r.training_key == training_key
+            for c in r.details.get("checkpoints", [])
+        ]
+
     def list_training_runs(self, model: str | None = None) -> list[TrainingRunRecord]:
         """Training runs (of ``model`` when given), newest first."""
         return self._read("list training runs", lambda c: training_runs(c, model))
@@ -78,6 +104,10 @@ def close_training_run(conn: Connection, run_id: int, values: dict[str, Any]) ->
     Raises:
         RegistryError: the run does not exist or has already finished.
     """
+    before = training_runs(conn, run_id=run_id)
+    if before and "details" in values:  # keep what the run recorded while it ran
+        kept = {k: v for k, v in before[0].details.items() if k == "checkpoints"}
+        values = {**values, "details": {**kept, **values["details"]}}
     running = (TrainingRun.id == run_id, TrainingRun.status == "running")
     closed = conn.execute(update(TrainingRun).where(*running).values(**values)).rowcount
     found = training_runs(conn, run_id=run_id)
