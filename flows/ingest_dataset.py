@@ -22,7 +22,12 @@ def ingest_dataset(params: IngestParams) -> dict[str, Any]:
     keys = list_new_files(params.dataset, settings)
     outcomes = [ingest_file(params.dataset, key, settings, now) for key in keys]
     accepted = [o for o in outcomes if o.status == "accepted"]
-    version = commit_dataset_version(params.dataset, accepted, settings, now) if accepted else None
+    version, refused = (
+        commit_dataset_version(params.dataset, accepted, settings, now) if accepted else (None, [])
+    )
+    at_commit = {o.uri: o for o in refused}  # repeated primary keys, found at commit
+    outcomes = [at_commit.get(o.uri, o) for o in outcomes]
+    accepted = [o for o in outcomes if o.status == "accepted"]
     get_run_logger().info(
         "%s: %d new file(s), %d accepted, %d quarantined, version %s",
         params.dataset,

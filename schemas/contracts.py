@@ -105,6 +105,12 @@ class DatasetContract(Frozen):
         default=24, ge=0, description="Event times later than ingestion time + this are errors."
     )
     source: Source = Source()
+    on_duplicate_key: Literal["reject", "replace"] = Field(
+        default="reject",
+        description="Events with a primary key: a new file repeating a key already in the"
+        " dataset is quarantined (reject, naming the key and the earlier file), or its rows"
+        " supersede the older ones (replace: late corrections), recorded in the manifest.",
+    )
     references: list[Reference] = Field(default_factory=list)
     expectations: list[Expectation] = Field(default_factory=list)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
@@ -19,7 +19,8 @@ from schemas.errors import ImmutableObjectError, LostRaceError, RetrainError
 from schemas.settings import Settings
 from tasks.core import layout
 from tasks.core.documents import to_json_bytes
-from tasks.core.ingest import manifests
+from tasks.core.ingest import keys, manifests
+from tasks.core.ingest.keys import Clash
 from tasks.core.ingest.landing import FileOutcome, landing_date
 from tasks.core.train.prepared import sort_events
 from tasks.io.registry import FileRecord, NewFile
@@ -134,27 +135,40 @@ def load_dataset_frame(dataset: str, version: str, settings: Settings) -> pd.Dat
     return pd.concat(frames, ignore_index=True)
 
 
+Resolved = tuple[
+    list[FileOutcome], list[tuple[FileOutcome, Clash]], dict[str, Any], list[dict[str, Any]]
+]
+
+
+@dataclass(frozen=True)
+class Committed:
+    """A commit's outcome: the new version (None: nothing left to commit), and the files
+    it refused because their primary keys were already in the dataset."""
+
+    version: dict[str, Any] | None
+    clashes: list[tuple[FileOutcome, Clash]]
+
+
 def commit_version(
-    dataset: str,
-    kind: str,
+    contract: DatasetContract,
     accepted: list[FileOutcome],
     now: datetime,
     settings: Settings,
     log: logging.Logger | logging.LoggerAdapter[logging.Logger],
-) -> dict[str, Any] | None:
+) -> Committed:
     """Write the next manifest and record it with its files, atomically; retry if a run raced us.
 
-    Returns the new version (``{"version", "rows", "manifest_uri"}``) or None when
-    every file was already taken by another run.
+    Keys are checked against the version being extended at each attempt (a racing run's
+    rows count), as the contract's ``on_duplicate_key`` says.
     """
-    rt = runtime(settings)
+    rt, dataset = runtime(settings), contract.name
     version = rt.registry.next_dataset_version(dataset)
     for _attempt in range(COMMIT_ATTEMPTS):
         pending = [o for o in accepted if rt.registry.find_file(dataset, o.uri, o.sha256) is None]
         if not pending:
-            return None
+            return Committed(None, [])
         try:
-            return _commit_once(dataset, kind, pending, now, version, settings)
+            return _commit_once(contract, pending, now, version, settings)
         except ImmutableObjectError as exc:  # a crashed run left a manifest there: skip it
             log.warning("dataset %s: %s; using the next number", dataset, exc)
             version = f"v{int(version[1:]) + 1}"
@@ -165,18 +179,22 @@ def commit_version(
 
 
 def _commit_once(
-    dataset: str,
-    kind: str,
+    contract: DatasetContract,
     files: list[FileOutcome],
     now: datetime,
     version: str,
     settings: Settings,
-) -> dict[str, Any]:
-    rt = runtime(settings)
+) -> Committed:
+    rt, dataset, kind = runtime(settings), contract.name, contract.kind
     parent_rec = rt.registry.latest_dataset_version(dataset)
     parent = load_manifest(dataset, parent_rec.version, settings) if parent_rec else None
+    files, clashes, replaced, superseded = _resolve_keys(contract, parent, files, settings)
+    if not files:
+        return Committed(None, clashes)
     parts = files[-1].partitions if kind == "snapshot" else [p for o in files for p in o.partitions]
-    manifest = manifests.build_manifest(dataset, version, parent, kind, parts, now.isoformat())
+    manifest = manifests.build_manifest(
+        dataset, version, parent, kind, parts, now.isoformat(), replaced, superseded
+    )
     body = manifests.manifest_bytes(manifest)
     info = rt.store.put_bytes(layout.manifest_key(dataset, version), body)
     new_files = [NewFile(o.uri, o.sha256, o.size, {**o.details, "rows": o.rows}) for o in files]
@@ -190,7 +208,83 @@ def _commit_once(
         new_files,
         version,
     )
-    return {"version": version, "rows": manifest["rows"], "manifest_uri": info.uri}
+    done = {"version": version, "rows": manifest["rows"], "manifest_uri": info.uri}
+    return Committed(done, clashes)
+
+
+def _resolve_keys(
+    contract: DatasetContract,
+    parent: dict[str, Any] | None,
+    files: list[FileOutcome],
+    settings: Settings,
+) -> tuple[
+    list[FileOutcome], list[tuple[FileOutcome, Clash]], dict[str, Any], list[dict[str, Any]]
+]:
+    """Files kept, files refused for repeated keys, rewritten partitions, superseded rows."""
+    key_cols = list(contract.primary_key)
+    if contract.kind != "events" or not key_cols:
+        return files, [], {}, []
+    store = runtime(settings).store
+    olds = (parent or {}).get("partitions", [])
+    existing = pd.concat(
+        [_keys(store, p["key"], p["sha256"], key_cols).assign(**{keys.SOURCE: p["source_uri"]})
+         for p in olds] or [pd.DataFrame(columns=[*key_cols, keys.PARTITION, keys.SOURCE])],
+        ignore_index=True,
+    )  # fmt: skip
+    news = [
+        (o.uri, pd.concat([_keys(store, p.key, p.sha256, key_cols) for p in o.partitions]))
+        for o in files
+    ]
+    found = keys.resolve(existing, news, key_cols, contract.on_duplicate_key)
+    refused = {c.uri: c for c in found.rejected}
+    kept = [o for o in files if o.uri not in refused]
+    clashes = [(o, refused[o.uri]) for o in files if o.uri in refused]
+    replaced, superseded = _rewrite(found, olds, kept, key_cols, settings)
+    return kept, clashes, replaced, superseded
+
+
+def _keys(store: Any, key: str, sha: str, key_cols: list[str]) -> pd.DataFrame:
+    frame = manifests.from_parquet(store.get_bytes(key, sha256=sha), key_cols)
+    return frame.assign(**{keys.PARTITION: key})
+
+
+def _rewrite(
+    found: keys.Resolution,
+    olds: list[dict[str, Any]],
+    kept: list[FileOutcome],
+    key_cols: list[str],
+    settings: Settings,
+) -> tuple[dict[str, manifests.Partition | None], list[dict[str, Any]]]:
+    """Partitions less their superseded rows (content-addressed anew), and the record."""
+    store = runtime(settings).store
+    by_key = {p["key"]: p for p in olds} | {p.key: asdict(p) for o in kept for p in o.partitions}
+    replaced: dict[str, manifests.Partition | None] = {}
+    record = []
+    for old_key, dropped in found.superseded.items():
+        part = by_key[old_key]
+        frame = manifests.from_parquet(store.get_bytes(old_key, sha256=part["sha256"]))
+        left = keys.without_keys(frame, dropped, key_cols)
+        new = None
+        if len(left):
+            body = manifests.to_parquet(left)
+            sha = sha256_hex(body)
+            new = manifests.Partition(
+                layout.curated_key(_dataset_of(old_key), part["date"], sha),
+                sha, len(left), part["date"], part["source_uri"], part.get("min_time"),
+                part.get("max_time"),
+            )  # fmt: skip
+            store.put_bytes(new.key, body)
+        replaced[old_key] = new
+        record.append({
+            "partition": old_key, "rows": len(frame) - len(left),
+            "replaced_by_file": found.replaced_by[old_key],
+            "rewritten_as": new.key if new else None,
+        })  # fmt: skip
+    return replaced, record
+
+
+def _dataset_of(partition_key: str) -> str:
+    return partition_key.split("/")[1]  # curated/<dataset>/date=.../<sha>.parquet
 
 
 def resolve_versions(

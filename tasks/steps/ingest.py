@@ -11,6 +11,7 @@ from prefect.cache_policies import NO_CACHE
 from schemas.contracts import load_contract
 from schemas.settings import Settings
 from tasks.core.ingest import manifests
+from tasks.core.ingest.keys import clash_report
 from tasks.core.ingest.landing import FileOutcome, is_landing_file, landing_date
 from tasks.core.ingest.validation import validate_file
 from tasks.io import datasets, events
@@ -79,15 +80,23 @@ def _quarantined(
 @task(cache_policy=NO_CACHE)
 def commit_dataset_version(
     dataset: str, accepted: list[FileOutcome], settings: Settings, now: datetime
-) -> dict[str, Any] | None:
+) -> tuple[dict[str, Any] | None, list[FileOutcome]]:
     """Commit the accepted files as the next dataset version and announce it.
 
-    Returns ``{"version", "rows", "manifest_uri"}``, or None when every file was
-    already taken by another run.
+    Returns the version (``{"version", "rows", "manifest_uri"}``, None when nothing was
+    left to commit) and the files quarantined at commit for repeating primary keys.
     """
-    kind = load_contract(dataset, settings.specs_dir).kind
-    version = datasets.commit_version(dataset, kind, accepted, now, settings, step_logger())
-    if version is not None:
+    contract = load_contract(dataset, settings.specs_dir)
+    committed = datasets.commit_version(contract, accepted, now, settings, step_logger())
+    refused = []
+    for outcome, clash in committed.clashes:
+        report = clash_report(clash, outcome.key, dataset, list(contract.primary_key))
+        landed = datasets.read_landed(dataset, outcome.key, settings)
+        details = {"etag": landed.etag, "validation": report}
+        reason = report["checks"][0]["message"]
+        refused.append(_quarantined(dataset, landed, reason, details, settings, now))
+    if committed.version is not None:
+        version = committed.version
         payload = {"version": version["version"], "rows": version["rows"]}
         events.emit("retrain.dataset.updated", events.dataset_resource(dataset), payload)
-    return version
+    return committed.version, refused

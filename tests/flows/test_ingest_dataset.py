@@ -208,3 +208,82 @@ def test_quarantine_keeps_every_bad_file_even_when_names_repeat(
     for record in records:
         key = runtime(load_settings()).store.key_of(record.details["quarantine_uri"])
         assert sha256_hex((store_root / key).read_bytes()) == record.sha256, key
+
+
+def corrected_resend(sample: Sample) -> tuple[Any, bytes, str]:
+    """A day re-sent as another file: rows reordered and one label corrected (a chargeback
+    confirmed late). Returns the day, the bytes and the corrected transaction id."""
+    import io
+
+    import pandas as pd
+
+    day = sample.days[0]
+    frame = pd.read_csv(io.BytesIO(sample.files[day][f"transactions-{day}.csv"]))
+    frame = frame.iloc[::-1].reset_index(drop=True)
+    target = str(frame.loc[0, "transaction_id"])
+    frame.loc[0, "is_fraud"] = 1 - int(frame.loc[0, "is_fraud"])
+    return day, frame.to_csv(index=False).encode(), target
+
+
+def test_a_resent_day_repeating_keys_is_quarantined_naming_key_and_earlier_file(
+    env: Path, store_root: Path, sample: Sample, ingest: Run, registry: Any
+) -> None:
+    from schemas.settings import load_settings
+    from tasks.io.landing import write_landing
+
+    sample.land([sample.days[0]])
+    first = ingest()["version"]
+    day, body, _target = corrected_resend(sample)
+    write_landing(load_settings(), "transactions", day, {f"transactions-{day}-fix.csv": body})
+
+    result = ingest()
+
+    assert result["version"] is None
+    (outcome,) = result["files"]
+    assert outcome["status"] == "quarantined"
+    assert "repeat a primary key (transaction_id) already in the dataset" in outcome["reasons"]
+    assert registry.latest_dataset_version("transactions").rows == first["rows"]
+    report = next((store_root / "quarantine/transactions").rglob("*-fix.csv.validation.json"))
+    (check,) = read_json(report)["checks"]
+    assert check["check"] == "primary_key_unique_across_versions"
+    assert check["examples"][0]["earlier_file"].endswith(f"transactions-{day}.csv")
+
+
+def test_with_replace_the_corrected_rows_supersede_the_old_ones(
+    env: Path, store_root: Path, sample: Sample, ingest: Run, registry: Any,
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+) -> None:  # fmt: skip
+    import shutil
+
+    import yaml
+
+    from schemas.loader import SHIPPED_DIR
+    from schemas.settings import load_settings
+    from tasks.io.datasets import load_dataset_frame
+    from tasks.io.landing import write_landing
+
+    specs = tmp_path / "specs"  # the session's spec folder is shared: change a copy
+    shutil.copytree(Path(str(load_settings().specs_dir)), specs)
+    contract = yaml.safe_load((SHIPPED_DIR / "datasets" / "transactions.yaml").read_text())
+    contract["on_duplicate_key"] = "replace"
+    (specs / "datasets").mkdir(exist_ok=True)
+    (specs / "datasets" / "transactions.yaml").write_text(yaml.safe_dump(contract), "utf-8")
+    monkeypatch.setenv("RETRAIN_SPECS_DIR", str(specs))
+    sample.land([sample.days[0]])
+    first = ingest()["version"]
+    day, body, target = corrected_resend(sample)
+    write_landing(load_settings(), "transactions", day, {f"transactions-{day}-fix.csv": body})
+
+    second = ingest()["version"]
+
+    assert second["rows"] == first["rows"]  # every row replaced, none added
+    frame = load_dataset_frame("transactions", second["version"], load_settings())
+    assert frame["transaction_id"].is_unique
+    old = load_dataset_frame("transactions", first["version"], load_settings())
+    corrected = frame.set_index("transaction_id").loc[target, "is_fraud"]
+    assert corrected == 1 - old.set_index("transaction_id").loc[target, "is_fraud"]
+    manifest = read_json(store_root / f"datasets/transactions/{second['version']}.json")
+    assert {s["replaced_by_file"].rsplit("/", 1)[-1] for s in manifest["superseded"]} == {
+        f"transactions-{day}-fix.csv"
+    }
+    assert sum(s["rows"] for s in manifest["superseded"]) == first["rows"]

@@ -36,8 +36,9 @@ def to_parquet(df: pd.DataFrame) -> bytes:
     return sink.getvalue()
 
 
-def from_parquet(data: bytes) -> pd.DataFrame:
-    return pq.read_table(io.BytesIO(data)).to_pandas()
+def from_parquet(data: bytes, columns: list[str] | None = None) -> pd.DataFrame:
+    """A partition's rows (only ``columns`` when given: a column store reads just those)."""
+    return pq.read_table(io.BytesIO(data), columns=columns).to_pandas()
 
 
 def plan_partitions(
@@ -74,14 +75,25 @@ def build_manifest(
     kind: str,
     new_partitions: list[Partition],
     created_at: str,
+    replaced: dict[str, Partition | None] | None = None,
+    superseded: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """The next version's manifest.
 
     Events: the parent's partitions plus the new ones. Snapshot: the new ones alone.
+    ``replaced`` maps a partition whose rows newer files superseded to its rewrite (None:
+    no row left); ``superseded`` records which rows went and why.
     """
     kept = [] if parent is None or kind == "snapshot" else list(parent["partitions"])
     partitions = kept + [asdict(p) for p in new_partitions]
     partitions = list({p["key"]: p for p in reversed(partitions)}.values())[::-1]  # no repeats
+    swaps = replaced or {}
+    partitions = [
+        asdict(swaps[p["key"]]) if swaps.get(p["key"]) else p  # type: ignore[arg-type]
+        for p in partitions
+        if p["key"] not in swaps or swaps[p["key"]] is not None
+    ]
+    extra = {"superseded": list(superseded)} if superseded else {}
     return {
         "dataset": dataset,
         "version": version,
@@ -90,6 +102,7 @@ def build_manifest(
         "created_at": created_at,
         "rows": sum(int(p["rows"]) for p in partitions),
         "partitions": partitions,
+        **extra,
     }
 
 

@@ -1,0 +1,52 @@
+"""Primary keys across files and versions: reject names the clash, replace keeps the newest."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from tasks.core.ingest.keys import PARTITION, SOURCE, clash_report, resolve, without_keys
+
+pytestmark = pytest.mark.unit
+KEYS = ["id"]
+
+
+def existing(ids: list[str], partition: str = "p1", source: str = "old.csv") -> pd.DataFrame:
+    return pd.DataFrame({"id": ids, PARTITION: partition, SOURCE: source})
+
+
+def new(ids: list[str], partition: str) -> pd.DataFrame:
+    return pd.DataFrame({"id": ids, PARTITION: partition})
+
+
+def test_reject_names_the_repeated_key_and_the_earlier_file() -> None:
+    found = resolve(existing(["a", "b"]), [("new.csv", new(["b", "c"], "p2"))], KEYS, "reject")
+    (clash,) = found.rejected
+    assert (clash.uri, clash.count) == ("new.csv", 1)
+    assert clash.examples == [{"key": {"id": "b"}, "earlier_file": "old.csv"}]
+    assert found.superseded == {}
+    message = clash_report(clash, "landing/t/new.csv", "t", KEYS)["checks"][0]["message"]
+    assert "(b) in old.csv" in message and "on_duplicate_key: reject" in message
+
+
+def test_two_new_files_in_one_commit_are_checked_against_each_other() -> None:
+    files = [("one.csv", new(["x"], "p2")), ("two.csv", new(["x"], "p3"))]
+    found = resolve(existing(["a"]), files, KEYS, "reject")
+    assert [c.uri for c in found.rejected] == ["two.csv"]
+    assert found.rejected[0].examples[0]["earlier_file"] == "one.csv"
+
+
+def test_replace_supersedes_the_older_rows_of_each_repeated_key() -> None:
+    files = [("fix.csv", new(["b"], "p2")), ("fix2.csv", new(["b", "c"], "p3"))]
+    found = resolve(existing(["a", "b", "c"]), files, KEYS, "replace")
+    assert found.rejected == []
+    assert sorted(found.superseded) == ["p1", "p2"]
+    assert sorted(found.superseded["p1"]["id"]) == ["b", "c"]  # both keys left p1
+    assert list(found.superseded["p2"]["id"]) == ["b"]  # fix2 supersedes fix's row too
+    assert found.replaced_by == {"p1": "fix2.csv", "p2": "fix2.csv"}
+
+
+def test_without_keys_drops_exactly_those_rows_in_order() -> None:
+    frame = pd.DataFrame({"id": ["a", "b", "c"], "v": [1, 2, 3]})
+    left = without_keys(frame, pd.DataFrame({"id": ["b"]}), KEYS)
+    assert list(left["id"]) == ["a", "c"] and list(left["v"]) == [1, 3]
