@@ -19,6 +19,10 @@ class ImmutableObjectError(StoreError):
     """An immutable key already holds different content."""
 
 
+class ConditionFailedError(StoreError):
+    """A conditional write found the object changed since it was read (or present/absent)."""
+
+
 class IntegrityError(StoreError):
     """An object's bytes do not match the sha256 recorded for them."""
 

@@ -111,7 +111,13 @@ def verify_text(data: dict[str, Any]) -> str:
             + ("" if c["ok"] else f" ({'; '.join(c['problems'])})")
         )
     pointer = data["champion_pointer"]
-    lines.append(f"champion.json: {pointer['version'] if pointer else 'no champion'}")
+    shown = f"{pointer['version']} (generation {pointer.get('generation')})" if pointer else "-"
+    state = (
+        f"repaired: {data['pointer_detail']}"
+        if data.get("pointer_repaired")
+        else data.get("pointer_detail", "")
+    )
+    lines.append(f"champion.json: {shown}; {state}")
     return "\n".join(lines)
 
 

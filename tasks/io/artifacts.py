@@ -1,4 +1,4 @@
-"""Model artifacts in the store: verified loading, integrity checks, the champion pointer."""
+"""Model artifacts in the store: verified loading, integrity checks, registration."""
 
 from __future__ import annotations
 
@@ -73,52 +73,6 @@ def load_reference(
     data = rt.store.get_bytes(rt.store.key_of(listed["uri"]), sha256=listed["sha256"])
     reference: dict[str, Any] = json.loads(data)
     return reference
-
-
-def champion_pointer(record: ModelVersionRecord, promoted_at: str) -> dict[str, Any]:
-    """The content of ``champion.json`` for a champion record."""
-    return {
-        "model": record.model,
-        "version": record.version,
-        "artifact_uri": record.artifact_uri,
-        "sha256": record.artifact_sha256,
-        "card_uri": record.card_uri,
-        "card_sha256": record.card_sha256,
-        "dataset_versions": record.dataset_versions,
-        "promoted_at": promoted_at,
-    }
-
-
-def sync_champion_pointer(model: str, settings: Settings) -> dict[str, Any] | None:
-    """Make ``champion.json`` match the registry (the truth); rewrite it only when it lags.
-
-    Returns the pointer now in the store, or None when the model has no champion.
-    """
-    rt = runtime(settings)
-    record = rt.registry.champion(model)
-    key = layout.champion_key(model)
-    if record is None:
-        return None
-    history = rt.registry.history(model)
-    promoted_at = next(
-        (e.created_at.isoformat() for e in reversed(history) if e.to_version == record.version), ""
-    )
-    pointer = champion_pointer(record, promoted_at)
-    if _read_pointer(key, settings) == pointer:
-        return pointer
-    rt.store.put_bytes(key, to_json_bytes(pointer))
-    return pointer
-
-
-def _read_pointer(key: str, settings: Settings) -> Any:
-    """The current champion.json, or None when it is missing or not valid JSON (then rewritten)."""
-    store = runtime(settings).store
-    if not store.exists(key):
-        return None
-    try:
-        return json.loads(store.get_bytes(key))
-    except ValueError:
-        return None
 
 
 def verify_version(record: ModelVersionRecord, settings: Settings) -> dict[str, Any]:

@@ -58,6 +58,13 @@ class ObjectStore(Protocol):
     def list(self, prefix: str) -> list[ObjectInfo]:
         """Return every object whose key starts with ``prefix`` (recursive), sorted by key."""
 
+    def put_if(self, key: str, data: bytes, etag: str | None) -> ObjectInfo:
+        """Write ``data`` only if the object's ETag is still ``etag`` (None: only if absent).
+
+        Raises:
+            ConditionFailedError: the object changed (or appeared, or vanished) meanwhile.
+        """
+
     def delete(self, key: str) -> None:
         """Remove a mutable object (no-op if absent); ``ImmutableObjectError`` if immutable."""
 

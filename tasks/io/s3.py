@@ -11,7 +11,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError, FlexibleChecksumError
 
-from schemas.errors import IntegrityError, StoreError
+from schemas.errors import ConditionFailedError, IntegrityError, StoreError
 from tasks.core.layout import is_immutable
 from tasks.io.objects import (
     ObjectInfo,
@@ -112,6 +112,30 @@ class S3Store:
             raise StoreError(f"S3 put failed for {self.uri(key)}: conditional writes conflicted")
         _refuse_different(key, self.get_bytes(key), data)
         return info
+
+    def put_if(self, key: str, data: bytes, etag: str | None) -> ObjectInfo:
+        """A conditional put: ``IfMatch`` the ETag read (``IfNoneMatch='*'`` when absent)."""
+        if is_immutable(key):
+            raise StoreError(f"conditional write of immutable object {key!r} refused")
+        digest = hashlib.sha256(data).digest()
+        params: dict[str, Any] = {
+            "Bucket": self.bucket, "Key": self._s3key(key), "Body": data,
+            "ChecksumAlgorithm": "SHA256",
+            "ChecksumSHA256": base64.b64encode(digest).decode("ascii"),
+            "Metadata": {"sha256": digest.hex()}, **self._sse,
+        }  # fmt: skip
+        params |= {"IfMatch": f'"{etag}"'} if etag else {"IfNoneMatch": "*"}
+        with self._errors("put", params["Key"]):
+            try:
+                resp = self._client.put_object(**params)
+            except ClientError as exc:
+                status, code = _status_code(exc)
+                if status in (404, 409, 412) or code in ("PreconditionFailed", "NoSuchKey"):
+                    raise ConditionFailedError(
+                        f"{self.uri(key)} changed: expected {etag or 'no object'} ({code})"
+                    ) from None
+                raise
+        return ObjectInfo(key, len(data), str(resp["ETag"]).strip('"'), self.uri(key))
 
     def get_bytes(self, key: str, sha256: str | None = None) -> bytes:
         """get_object with ``ChecksumMode='ENABLED'``, then check ``sha256`` when given."""

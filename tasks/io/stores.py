@@ -10,13 +10,14 @@ when it is first written.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import os
 import tempfile
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from schemas.errors import StoreError
+from schemas.errors import ConditionFailedError, StoreError
 from tasks.core.layout import is_immutable
 from tasks.io.objects import (
     ObjectInfo,
@@ -101,6 +102,22 @@ class FileStore:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
         return ObjectInfo(key, len(data), sha256_hex(data), path.as_uri())
+
+    def put_if(self, key: str, data: bytes, etag: str | None) -> ObjectInfo:
+        """Compare-and-rename under a lock file beside it (the ETag is the content's sha256)."""
+        if is_immutable(key):
+            raise StoreError(f"conditional write of immutable object {key!r} refused")
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path.parent / f".lock-{path.name}", "a+b") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            current = self.head(key)
+            if (current.etag if current else None) != etag:
+                found = current.etag if current else "no object"
+                raise ConditionFailedError(
+                    f"{path.as_uri()} changed: expected {etag}, found {found}"
+                )
+            return self.put_bytes(key, data)
 
     def get_bytes(self, key: str, sha256: str | None = None) -> bytes:
         """Read the file, checking ``sha256`` when given."""

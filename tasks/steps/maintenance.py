@@ -10,7 +10,7 @@ from prefect.cache_policies import NO_CACHE
 
 from schemas.errors import RetrainError
 from schemas.settings import Settings
-from tasks.io import artifacts, catalog
+from tasks.io import artifacts, catalog, pointer
 from tasks.io.runtime import runtime
 
 
@@ -23,9 +23,12 @@ def verify_model(model: str, version: str | None, settings: Settings) -> dict[st
         if not records:
             raise RetrainError(f"model {model} has no version {version}")
     checks = [artifacts.verify_version(r, settings) for r in records]
-    pointer = artifacts.sync_champion_pointer(model, settings)
+    synced = pointer.reconcile(model, settings)
     ok = all(c["ok"] for c in checks)
-    return {"model": model, "ok": ok, "versions": checks, "champion_pointer": pointer}
+    return {
+        "model": model, "ok": ok, "versions": checks, "champion_pointer": synced.pointer,
+        "pointer_repaired": synced.repaired, "pointer_detail": synced.detail,
+    }  # fmt: skip
 
 
 @task(cache_policy=NO_CACHE)
@@ -34,7 +37,7 @@ def rollback_champion(
 ) -> dict[str, Any]:
     """Restore an earlier champion (a new ledger entry), then the pointer."""
     entry = runtime(settings).registry.rollback(model, to, actor=actor, reason=reason)
-    artifacts.sync_champion_pointer(model, settings)
+    pointer.reconcile(model, settings)
     return asdict(entry)
 
 

@@ -25,7 +25,7 @@ from tasks.core.monitor.reference import FORMAT, NUMERIC
 from tasks.core.monitor.summary import degraded_payload, drifted_payload, monitoring_document
 from tasks.core.reports.monitoring import monitoring_html
 from tasks.core.sampling import sample_positions
-from tasks.io import artifacts, datasets, events
+from tasks.io import artifacts, datasets, events, pointer
 from tasks.io.registry import ModelVersionRecord
 from tasks.io.runtime import runtime
 from tasks.io.stores import sha256_hex
@@ -261,7 +261,7 @@ def _roll_back(watch: Watch, verdict: decisions.Verdict, settings: Settings) -> 
             verdict.emit_degraded,
             [*verdict.reasons, why],
         )
-    artifacts.sync_champion_pointer(watch.model, settings)
+    pointer.reconcile(watch.model, settings)
     done = f"rolled back {watch.champion.version} -> {watch.previous.version} (a ledger entry)"
     return decisions.Verdict(
         verdict.status,

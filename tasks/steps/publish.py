@@ -16,7 +16,7 @@ from tasks.core.gate.cards import build_card, card_metrics
 from tasks.core.gate.decision import Decision, Evidence, Outcome
 from tasks.core.gate.outcomes import Result, event_for, verdict_of
 from tasks.core.monitor.reference import reference_profile
-from tasks.io import accounting, artifacts, events, promotions
+from tasks.io import accounting, artifacts, events, pointer, promotions
 from tasks.io.checkpoints import StoreCheckpoints
 from tasks.io.registry import ModelVersionRecord
 from tasks.io.runtime import runtime
@@ -76,7 +76,7 @@ def publish(
             settings,
             trained.cost,
         )
-    artifacts.sync_champion_pointer(plan.model, settings)
+    pointer.reconcile(plan.model, settings)
     _announce(plan.model, record.version, expected, outcome, reasons, evidence.challenger)
     return _result(plan, record, outcome, reasons, evidence, decision, settings)
 
@@ -181,7 +181,7 @@ def resolve_approval(
     record, expected = _pending(model, version, settings)
     verdict = verdict_of(answer, timeout_minutes, ACTOR)
     outcome, reasons = promotions.answer(record, expected, verdict, {"approval": answer}, settings)
-    artifacts.sync_champion_pointer(model, settings)
+    pointer.reconcile(model, settings)
     _announce(model, version, expected, outcome, reasons, {})
     return Result(
         model, outcome.value, reasons, version, _champion(model, settings), expected,

@@ -294,3 +294,16 @@ def test_files_left_by_a_crashed_run_never_block_later_runs(
     assert (result["outcome"], result["version"]) == ("promoted", "v2"), result
     assert read_json(store_root / "datasets/transactions/v1.json") == {"from": "a crashed run"}
     assert registry.get_model_version("fraud", "v1") is None
+
+
+def test_a_skipped_run_repairs_a_pointer_left_behind_by_a_crash(
+    champion_home: Path, store_root: Path, retrain: Run
+) -> None:
+    path = store_root / "models" / "fraud" / "champion.json"
+    current = json.loads(path.read_text())
+    path.write_text(json.dumps({**current, "generation": 0, "version": "v0"}))  # behind
+
+    assert retrain()["outcome"] == "skipped"
+
+    repaired = json.loads(path.read_text())
+    assert (repaired["version"], repaired["generation"]) == ("v1", current["generation"])

@@ -157,6 +157,15 @@ class ModelRegistry(Database):
 
         return self._write(f"reject {model} {version}", work)
 
+    def champion_state(self, model: str) -> tuple[ModelVersionRecord | None, int]:
+        """The champion and the generation of the champions row, read together."""
+
+        def work(conn: Connection) -> tuple[ModelVersionRecord | None, int]:
+            row = conn.execute(select(Champion.generation).where(Champion.model == model))
+            return champion(conn, model), int(row.scalar_one_or_none() or 0)
+
+        return self._read("read the champion", work)
+
     def champion(self, model: str) -> ModelVersionRecord | None:
         """The current champion of ``model``, or None."""
         return self._read("read the champion", lambda c: champion(c, model))
