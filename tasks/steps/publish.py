@@ -28,21 +28,21 @@ ACTOR = "retrain_model flow"
 
 @task(cache_policy=NO_CACHE)
 def record_skip(plan: Plan, reason: str, settings: Settings) -> Result:
-    """Record a skipped run (nothing trained, nothing spent) and report it."""
+    """Record a skipped run (nothing trained, nothing spent) and report it; the pointer is
+    reconciled too (a crashed run may have left it behind the registry)."""
     registry = runtime(settings).registry
     if plan.training_key:
         accounting.record_skipped_run(plan.model, plan.training_key, reason, settings)
     champion = registry.champion(plan.model)
     current = champion.version if champion else None
+    skipped = Outcome.SKIPPED.value
     evidence = {"datasets": plan.dataset_versions}
-    registry.record_decision(plan.model, None, current, Outcome.SKIPPED, [reason], evidence)
+    registry.record_decision(plan.model, None, current, skipped, [reason], evidence)
+    pointer.reconcile(plan.model, settings)
     return Result(
-        plan.model,
-        Outcome.SKIPPED,
-        [reason],
-        champion=current,
-        dataset_versions=plan.dataset_versions,
-    )
+        plan.model, skipped, [reason], champion=current, dataset_versions=plan.dataset_versions,
+        primary_metric=plan.spec.policy.primary_metric,
+    )  # fmt: skip
 
 
 @task(cache_policy=NO_CACHE)
