@@ -155,3 +155,18 @@ def listen(
     emit(asdict(summary), as_json, arrivals.summary_text(summary))
     if summary.kept:
         raise arrivals.ListenError(f"{summary.kept} message(s) kept for redelivery: emit failed")
+
+
+@app.command()
+def migrate() -> None:
+    """Bring the registry database (RETRAIN_DATABASE_URL) to this code's schema.
+
+    Opening the registry migrates it too; on PostgreSQL with separate roles
+    (infra/postgres/roles.sql) only the owner role may, so run this as the owner after
+    each upgrade, then infra/postgres/grants.sql for the application role.
+    """
+    from tasks.io.registry import Registry
+
+    current = settings()
+    Registry.open(current.registry_url).close()
+    typer.echo(f"registry at the newest schema: {current.registry_url.rsplit('@', 1)[-1]}")

@@ -92,13 +92,23 @@ def _migrate(engine: Engine) -> None:
     config.set_main_option("script_location", str(folder).replace("%", "%%"))
     head = ScriptDirectory.from_config(config).get_current_head()
     with engine.connect() as conn:
-        if MigrationContext.configure(conn).get_current_revision() == head:
-            return
-    with _MIGRATING, engine.execution_options(**{_WRITE: True}).begin() as conn:
-        if conn.dialect.name == "postgresql":
-            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})
-        config.attributes["connection"] = conn
-        command.upgrade(config, "head")
+        current = MigrationContext.configure(conn).get_current_revision()
+    if current == head:
+        return
+    try:
+        with _MIGRATING, engine.execution_options(**{_WRITE: True}).begin() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})
+            config.attributes["connection"] = conn
+            command.upgrade(config, "head")
+    except DBAPIError as exc:
+        if getattr(exc.orig, "sqlstate", None) == "42501":  # insufficient_privilege
+            raise RegistryError(
+                f"the registry is at schema {current or 'none'} and this code needs {head}, and"
+                " this role may not migrate it: run `retrain migrate` with the owner role's"
+                " RETRAIN_DATABASE_URL (infra/postgres/roles.sql)"
+            ) from exc
+        raise
 
 
 def open_engine(url: str) -> Engine:
