@@ -38,6 +38,13 @@ def write_evaluation_report(
     return out
 
 
+def report_uri(model: str, version: str, settings: Settings) -> str:
+    """The URI of a version's report page (empty when it has none: trained before reports)."""
+    store = runtime(settings).store
+    key = layout.report_key(model, version, "report.html")
+    return store.uri(key) if store.exists(key) else ""
+
+
 def _history(plan: Plan, settings: Settings) -> list[dict[str, Any]]:
     """Every version registered before this one, oldest first, with its primary metric."""
     metric = plan.spec.policy.primary_metric

@@ -42,7 +42,7 @@ def evaluation_document(
         "primary_metric": evaluation["primary_metric"],
         "decision": card["decision"],
         "champion": card["champion"],
-        "strongest_baseline": card.get("strongest_baseline"),
+        "strongest_baseline": _strongest(card),
         "evaluation": evaluation,
         "curves": curves,
         "feature_importance": importance,
@@ -59,6 +59,16 @@ def evaluation_document(
             "best_iteration": card.get("best_iteration"),
         },
     }
+
+
+def _strongest(card: dict[str, Any]) -> dict[str, Any] | None:
+    """The card's strongest baseline with its primary metric and interval against it."""
+    name, evaluation = card["metrics"].get("strongest_baseline"), card["evaluation"]
+    for base in evaluation.get("baselines") or []:
+        if base["name"] == name:
+            value = base["metrics"].get(evaluation["primary_metric"])
+            return {"name": name, "value": value, "interval": base.get("interval")}
+    return None
 
 
 def evaluation_html(doc: dict[str, Any]) -> str:
