@@ -73,12 +73,11 @@ def score_distributions(title: str, histogram: dict[str, Any]) -> str:
         fig = _figure(5.0, 3.0, bottom=0.18)
         ax = fig.add_subplot()
         edges = np.asarray(histogram["edges"], dtype=float)
-        width = np.diff(edges)
         for i, name in enumerate(("negative", "positive")):
             shares = np.asarray(histogram[name], dtype=float)
             rows = histogram.get(f"{name}_rows", "?")
-            ax.bar(edges[:-1], shares, width, align="edge", alpha=0.55, color=_color(i),
-                   label=f"label {name} ({rows} rows)")  # fmt: skip
+            ax.stairs(shares, edges, fill=True, alpha=0.5, color=_color(i),
+                      label=f"label {name} ({rows} rows)")  # fmt: skip
         ax.set_yscale("symlog", linthresh=1e-3)
         ax.set_xlabel("score")
         ax.set_ylabel("share of the label's rows")
