@@ -26,7 +26,10 @@ def test_the_report_of_a_compared_version_shows_each_plot_and_each_check(
     sample: Sample,
     ingest: Callable[[], Any],
     retrain: Callable[..., Any],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    untrained = cli("report", "fraud")
+    assert untrained.exit_code != 0 and "no trained version" in str(untrained.exception)
     sample.land(sample.backfill)
     ingest()
     retrain()
@@ -68,5 +71,9 @@ def test_the_report_of_a_compared_version_shows_each_plot_and_each_check(
     assert shown.stdout.strip() == str(page_path)
     earlier = json.loads(cli("report", "fraud", "v1", "--json").stdout)
     assert earlier["html"] == (store_root / "reports/fraud/v1/report.html").as_uri()
+    opened: list[str] = []
+    monkeypatch.setattr("webbrowser.open", lambda target: opened.append(target) or True)
+    assert cli("report", "fraud", "--open").exit_code == 0
+    assert opened == [page_path.as_uri()]  # a local store: the file itself (S3: a presigned link)
     missing = cli("report", "fraud", "v9")
     assert missing.exit_code != 0 and "no version v9" in str(missing.exception)

@@ -32,6 +32,7 @@ def test_runs_publish_their_reports_as_artifacts(
     assert f"# fraud: {result['outcome']} v1" in report.data
     assert "`file://" in report.data and "models/fraud/v1/model.txt`" in report.data
     assert "](file://" not in report.data  # a local path is text, not a link the UI can't open
+    assert "- report: `file://" in report.data and "reports/fraud/v1/report.html`" in report.data
     checks = latest_artifact("retrain-fraud-checks")
     assert checks is not None and checks.type == "table"
     rows = json.loads(checks.data) if isinstance(checks.data, str) else checks.data
