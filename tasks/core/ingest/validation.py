@@ -19,7 +19,7 @@ import pyarrow as pa
 from schemas.contracts import ColumnType, DatasetContract
 from tasks.core.ingest.checks import MAX_EXAMPLES, CheckResult, ValidationReport, plain
 from tasks.core.ingest.reading import coerce_frame, missing_columns, read_table
-from tasks.core.ingest.tables import read_csv_fast, to_frame, with_pandas_metadata
+from tasks.core.ingest.tables import read_csv_fast, to_frame, to_gx_frame, with_pandas_metadata
 
 
 class ExpectationRunner:
@@ -192,11 +192,11 @@ def validate_table(
         table = pa.Table.from_pandas(df, preserve_index=False)
     else:
         table = with_pandas_metadata(table, contract)
-        df = to_frame(table)
-    checks += validate_frame(df, contract, now, runner)
-    checks += check_references(df, contract, known_keys or {})
+    frame = to_gx_frame(table)
+    checks += validate_frame(frame, contract, now, runner)
+    checks += check_references(frame, contract, known_keys or {})
     ok = all(c.success for c in checks)
-    report = ValidationReport(file, contract.name, ok, len(df), checks, extra)
+    report = ValidationReport(file, contract.name, ok, table.num_rows, checks, extra)
     return (table if ok else None), report
 
 
