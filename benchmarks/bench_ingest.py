@@ -9,8 +9,9 @@ In one process, one after the other (so the ratio is robust to a noisy machine):
 - the stages of the flow's validation, called directly (read + coerce, GX, Parquet).
 
 Peak RSS is measured in two child processes (one runs the flow, one the bare
-libraries), each reporting its RSS after imports and its high-water mark, next to
-the file's Arrow size: `ru_maxrss` only ever grows, so each needs its own process.
+libraries), each reporting its RSS after imports and its high-water mark (VmHWM),
+next to the file's Arrow size: a high-water mark only grows, so each needs its own
+process.
 
 Usage: .venv/bin/python benchmarks/bench_ingest.py [--rows 1000000] [--csv FILE] [--json]
 """
@@ -157,14 +158,25 @@ def _child(kind: str, csv: Path) -> dict[str, Any]:
     else:
         _bare(body)
     seconds = time.perf_counter() - start
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {"s": round(seconds, 2), "after_imports_mb": after_imports, "peak_mb": round(peak)}
+    return {"s": round(seconds, 2), "after_imports_mb": after_imports, "peak_mb": _peak_rss_mb()}
 
 
-def _rss_now_mb() -> int:
+def _rss_now_mb(field: str = "VmRSS") -> int:
     with open("/proc/self/status") as status:
-        line = next(x for x in status if x.startswith("VmRSS:"))
+        line = next(x for x in status if x.startswith(f"{field}:"))
     return round(int(line.split()[1]) / 1024)
+
+
+def _peak_rss_mb() -> int:
+    """This process's RSS high-water mark.
+
+    Linux's ``VmHWM`` where there is one: ``ru_maxrss`` carries the parent's peak
+    across fork and exec, so a child started by a big parent would report the parent's.
+    """
+    try:
+        return _rss_now_mb("VmHWM")
+    except (OSError, StopIteration):
+        return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 
 
 def _in_child(kind: str, csv: Path) -> dict[str, Any]:
