@@ -147,3 +147,13 @@ def test_to_frame_gives_the_contract_nullable_dtypes(contract: DatasetContract) 
     assert frame["customer_age"].dtype == "Int64"
     assert frame["amount"].dtype == "Float64"
     assert frame["customer_age"].isna().tolist() == [False, True]
+
+
+def test_nullable_int_column_reports_int_examples() -> None:
+    """A missing age keeps the column nullable for GX; the bad value is shown as written."""
+    data = b"user_id,age,gender,occupation\nu1,30,F,x\nu2,,M,y\nu3,150,F,z\n"
+    _, report = validate_table(data, "users.csv", load_contract("users"), NOW)
+    (result,) = report.failures
+    assert (result.check, result.column) == ("expect_column_values_to_be_between", "age")
+    assert result.examples == [{"row": 3, "value": 150}]
+    assert isinstance(result.examples[0]["value"], int)
