@@ -44,6 +44,7 @@ TABLES = {
     "ledger",
     "training_runs",
     "monitoring_reports",
+    "version_reservations",
 }
 RACERS = 8
 
@@ -159,7 +160,7 @@ def test_first_open_migrates_and_reopen_is_a_noop(url: str) -> None:
     engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
     try:
         assert set(inspect(engine).get_table_names()) >= TABLES | {"alembic_version"}
-        assert _scalar(engine, "SELECT version_num FROM alembic_version") == "0002"
+        assert _scalar(engine, "SELECT version_num FROM alembic_version") == "0003"
         reopened = Registry.open(url)
         assert [f.uri for f in reopened.list_files("transactions")] == ["landing/a.csv"]
         reopened.close()
@@ -581,6 +582,7 @@ def test_invalid_urls_are_refused(bad_url: str) -> None:
         ("LedgerEntry", "Ledger"),
         ("TrainingRunRecord", "TrainingRun"),
         ("MonitoringRecord", "MonitoringReport"),
+        ("ReservationRecord", "VersionReservation"),
     ],
 )
 def test_each_record_mirrors_its_table_column_for_column(record: str, table: str) -> None:
