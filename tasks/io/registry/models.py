@@ -172,6 +172,17 @@ class ModelRegistry(Database):
 
         return self._read("read the champion", work)
 
+    def champion_row(self, model: str) -> tuple[str | None, int]:
+        """What the ``champions`` row of ``model`` names, and its generation ((None, 0):
+        no row)."""
+
+        def work(conn: Connection) -> tuple[str | None, int]:
+            statement = select(Champion.version, Champion.generation)
+            row = conn.execute(statement.where(Champion.model == model)).one_or_none()
+            return (row[0], int(row[1])) if row else (None, 0)
+
+        return self._read("read the champion", work)
+
     def champion(self, model: str) -> ModelVersionRecord | None:
         """The current champion of ``model``, or None."""
         return self._read("read the champion", lambda c: champion(c, model))
