@@ -87,11 +87,11 @@ def _move_uris(url: str, old: str, new: str) -> None:
     engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
     try:
         with engine.begin() as conn:
-            for table, column in (("dataset_versions", "manifest_uri"), ("ingested_files", "uri")):
-                conn.execute(
-                    text(f"UPDATE {table} SET {column} = replace({column}, :old, :new)"),
-                    {"old": old, "new": new},
-                )
+            for statement in (
+                "UPDATE dataset_versions SET manifest_uri = replace(manifest_uri, :old, :new)",
+                "UPDATE ingested_files SET uri = replace(uri, :old, :new)",
+            ):
+                conn.execute(text(statement), {"old": old, "new": new})
     finally:
         engine.dispose()
 
