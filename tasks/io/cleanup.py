@@ -79,12 +79,18 @@ def _folders(settings: Settings, prefix: str, depth: int) -> dict[tuple[str, ...
     return groups
 
 
+def _folder_uri(prefix: str, keys: list[str], settings: Settings) -> str:
+    """The URI of the folder ``prefix`` (of its first object's URI, less the object's name)."""
+    uri = runtime(settings).store.uri(keys[0])
+    return uri[: len(uri) - len(keys[0]) + len(prefix)]
+
+
 def _versions(settings: Settings) -> list[Leftover]:
     rt, out = runtime(settings), []
     for (model, version), keys in sorted(_folders(settings, "models/", 2).items()):
         if rt.registry.get_model_version(model, version) is not None:
             continue
-        where = rt.store.uri(f"models/{model}/{version}/")
+        where = _folder_uri(f"models/{model}/{version}/", keys, settings)
         held = rt.registry.find_reservation(model, version)
         if held is not None and accounting.is_live(held.run_id, settings):
             why = f"reserved by training run {held.run_id}, still running"
@@ -124,7 +130,7 @@ def _checkpoints(settings: Settings) -> list[Leftover]:
         runs = rt.registry.list_training_runs(model)
         if any(r.training_key == key and accounting.is_live(r.id, settings) for r in runs):
             continue
-        where = rt.store.uri(f"checkpoints/{model}/{key}/")
+        where = _folder_uri(f"checkpoints/{model}/{key}/", keys, settings)
         why = f"these inputs are registered as {model} {record.version}"
         out.append(Leftover("stale_checkpoints", where, len(keys), why, keys))
     return out
