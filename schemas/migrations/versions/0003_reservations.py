@@ -30,15 +30,22 @@ def _one_of(values: tuple[str, ...]) -> str:
     return "status IN (" + ", ".join(f"'{value}'" for value in values) + ")"
 
 
-def _statuses(values: tuple[str, ...], name: str = CHECK) -> None:
+def _statuses(values: tuple[str, ...]) -> None:
+    """Replace the status check of ``training_runs`` (0001 named it, through the naming
+    convention, ``ck_training_runs_ck_training_runs_status``; this names it ``CHECK``)."""
     bind = op.get_bind()
     checks = sa.inspect(bind).get_check_constraints("training_runs")
-    if any(c["sqltext"] == _one_of(values) for c in checks):
-        return  # already so (SQLite after a downgrade keeps the wider check)
+    names = [c["name"] for c in checks if "status" in c["sqltext"] and c["name"]]
+    if bind.dialect.name == "postgresql":  # plain DDL: no naming convention in the way
+        for name in names:
+            op.execute(f'ALTER TABLE training_runs DROP CONSTRAINT "{name}"')
+        op.execute(f"ALTER TABLE training_runs ADD CONSTRAINT {CHECK} CHECK ({_one_of(values)})")
+        return
     # SQLite cannot alter a constraint: batch mode copies the table with the new one.
-    with op.batch_alter_table("training_runs", recreate="auto") as batch:
-        batch.drop_constraint(name, type_="check")
-        batch.create_check_constraint("status", _one_of(values))
+    with op.batch_alter_table("training_runs", recreate="always") as batch:
+        for name in names:
+            batch.drop_constraint(op.f(name), type_="check")
+        batch.create_check_constraint(op.f(CHECK), _one_of(values))
 
 
 def upgrade() -> None:
@@ -68,11 +75,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    """Drop ``version_reservations``; the new statuses become ``failed`` (on SQLite the
-    table's check constraint keeps allowing them: batch mode could not find it by name)."""
+    """Drop ``version_reservations``; the new statuses become ``failed``."""
     op.execute(
         "UPDATE training_runs SET status = 'failed' WHERE status IN ('interrupted', 'lost_race')"
     )
-    if op.get_context().dialect.name != "sqlite":
-        _statuses(OLD_STATUSES, op.f(CHECK))  # as created by upgrade(): no convention again
+    _statuses(OLD_STATUSES)
     op.drop_table("version_reservations")
