@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[3]
 RETRAIN = ROOT / ".venv" / "bin" / "retrain"
 COMMANDS = (
     "quickstart", "data", "ingest", "train", "champion", "models", "history", "datasets",
-    "rollback", "verify",
+    "rollback", "verify", "gc",
 )  # fmt: skip
 
 
