@@ -38,6 +38,27 @@ def settings() -> Settings:
     return load_settings()
 
 
+def known_model(current: Settings, name: str) -> None:
+    """Refuse a model name no spec defines (the error lists the known ones)."""
+    from schemas.loader import find_spec
+
+    find_spec("models", name, current.specs_dir)
+
+
+def known_dataset(current: Settings, name: str) -> None:
+    """Refuse a dataset name no contract defines (the error lists the known ones)."""
+    from schemas.loader import find_spec
+
+    find_spec("datasets", name, current.specs_dir)
+
+
+def read_only(current: Settings) -> None:
+    """A read-only command: the registry must exist (it is never created here)."""
+    from tasks.io.runtime import existing_runtime
+
+    existing_runtime(current)
+
+
 def emit(data: Any, as_json: bool, text: str) -> None:
     """Print ``data`` as one JSON document, or ``text`` for people."""
     typer.echo(json.dumps(data, indent=1, default=str) if as_json else text)

@@ -5,7 +5,9 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import dataclass
+from pathlib import Path
 
+from schemas.errors import RegistryError
 from schemas.settings import Settings, load_settings
 from tasks.io.registry import Registry
 from tasks.io.stores import ObjectStore, open_store
@@ -14,6 +16,7 @@ from tasks.io.stores import ObjectStore, open_store
 # they are imported (the first runtime of a process opens before any validation or report).
 NO_TELEMETRY = {"GX_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1"}
 NOISY_LOGGERS = ("great_expectations",)
+SQLITE = "sqlite:///"
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,24 @@ def runtime(settings: Settings | None = None) -> Runtime:
         store = open_store(key.object_store_url, key.s3_kms_key_id)
         _OPEN[key] = Runtime(key, store, Registry.open(key.registry_url))
     return _OPEN[key]
+
+
+def existing_runtime(settings: Settings) -> Runtime:
+    """The runtime of a read-only command: refuses to create a SQLite registry that is not there.
+
+    Raises:
+        RegistryError: the default SQLite registry does not exist (the message says where
+            it looked and which RETRAIN_HOME that is).
+    """
+    url = settings.registry_url
+    if settings not in _OPEN and url.startswith(SQLITE):
+        path = Path(url.removeprefix(SQLITE))
+        if not path.is_file():
+            raise RegistryError(
+                f"no registry at {path} (RETRAIN_HOME={settings.home}): nothing was ingested or"
+                " trained here yet; set RETRAIN_HOME or RETRAIN_DATABASE_URL to the right one"
+            )
+    return runtime(settings)
 
 
 def quiet_libraries() -> None:

@@ -257,3 +257,73 @@ def test_ingest_train_inspect_and_roll_back_from_the_command_line(
         ("v2", "archived"),
         ("v1", "champion"),
     ]
+
+    # A second rollback goes further back (nothing before v1), not back to v2.
+    again = cli("rollback", "fraud")
+    assert again.exit_code == 1
+    assert "no champion before v1" in str(again.exception)
+    unknown = cli("rollback", "fraud", "--to", "v99")
+    assert "no such version v99 (registered: v1..v2)" in str(unknown.exception)
+    # Retrying the rollback that already happened, naming the champion it replaced: no-op.
+    retried = cli_json("rollback", "fraud", "--from", "v2")
+    assert (retried["moved"], retried["from_version"], retried["to_version"]) == (
+        False, "v2", "v1",
+    )  # fmt: skip
+    assert len(cli_json("history", "fraud")["ledger"]) == 3
+    # A damaged artifact is refused before the swap, naming the file.
+    damaged = store_root / "models/fraud/v2/model.txt"
+    data = bytearray(damaged.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    damaged.write_bytes(bytes(data))
+    refused = cli("rollback", "fraud", "--to", "2")  # a bare number means v2
+    assert refused.exit_code == 1
+    assert "v2 is damaged, not restored" in str(refused.exception)
+    assert "models/fraud/v2/model.txt" in str(refused.exception)
+    assert cli_json("champion", "fraud")["version"] == "v1"
+    assert read_json(store_root / "models/fraud/champion.json")["version"] == "v1"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("champion", "fruad"),
+        ("models", "nosuch"),
+        ("history", "nosuch"),
+        ("verify", "nosuch"),
+        ("rollback", "nosuch"),
+        ("cost", "nosuch"),
+        ("approve", "nosuch", "v1", "--by", "alice"),
+        ("datasets", "transaction"),
+        ("data", "generate", "transaction"),
+    ],
+)
+def test_every_unknown_name_is_an_error_listing_the_known_ones(
+    retrain_home: Path, run_main: Any, args: tuple[str, ...]
+) -> None:
+    code, out, err = run_main(*args)
+
+    assert code == 1
+    line = one_line_error(err)
+    kind = "dataset" if "transaction" in args else "model"
+    assert f"unknown {kind} '{args[-1] if kind == 'dataset' else args[1]}'" in line
+    assert ("transactions" if kind == "dataset" else "fraud, recs") in line
+    assert out == ""
+    assert not retrain_home.exists()
+
+
+@pytest.mark.parametrize(
+    "args", [("champion", "fraud"), ("models", "fraud"), ("datasets", "transactions"), ("cost",)]
+)
+def test_read_only_commands_create_nothing_and_say_where_they_looked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, run_main: Any, args: tuple[str, ...]
+) -> None:
+    home = tmp_path / "nonexistent" / "deep" / "path"
+    monkeypatch.setenv("RETRAIN_HOME", str(home))
+    monkeypatch.delenv("RETRAIN_DATABASE_URL", raising=False)
+
+    code, out, err = run_main(*args)
+
+    assert code == 1
+    assert f"no registry at {home / 'registry.db'}" in one_line_error(err)
+    assert out == ""
+    assert not (tmp_path / "nonexistent").exists()
