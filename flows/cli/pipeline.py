@@ -19,6 +19,7 @@ from flows.cli.app import (
     quiet_prefect,
     read_only,
     settings,
+    verbose_libraries,
 )
 
 
@@ -122,7 +123,8 @@ def quickstart(
     days: Annotated[int, typer.Option(min=8, max=60, help="Days of sample data.")] = 14,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 7,
     verbose: Annotated[
-        bool, typer.Option("--verbose", "-v", help="Show Prefect's task logs.")
+        bool,
+        typer.Option("--verbose", "-v", help="Show Prefect's task logs and the libraries' INFO."),
     ] = False,
     as_json: JsonOpt = False,
 ) -> None:
@@ -136,7 +138,9 @@ def quickstart(
     from schemas.params import QuickstartParams
     from tasks.steps.samples import PIPELINES
 
-    if not verbose:
+    if verbose:
+        verbose_libraries()
+    else:
         quiet_prefect()
     current = settings()
     if not as_json:

@@ -30,13 +30,16 @@ def champion(model: Annotated[str, typer.Argument()], as_json: JsonOpt = False) 
 @app.command()
 def models(model: Annotated[str, typer.Argument()], as_json: JsonOpt = False) -> None:
     """List every registered version of MODEL, newest first."""
+    from schemas.specs import BINARY_METRICS, RANKING_METRICS, Task, load_model_spec
     from tasks.io import catalog
 
     current = settings()
-    known_model(current, model)
+    spec = load_model_spec(model, current.specs_dir)
     read_only(current)
     rows = catalog.models_data(current, model)
-    columns = ["version", "status", "datasets", "pr_auc", "ndcg@10", "created_at"]
+    named = BINARY_METRICS if spec.task == Task.BINARY else RANKING_METRICS
+    metrics = render.metric_columns(spec.policy.primary_metric, named, rows)
+    columns = ["version", "status", "datasets", *metrics, "created_at"]
     emit(rows, as_json, render.table(rows, columns))
 
 

@@ -77,13 +77,21 @@ def cost_data(settings: Settings, model: str | None, since: str | None) -> dict[
         asdict(r) for r in reg.list_training_runs(model) if start is None or r.started_at >= start
     ]
     models = sorted({r["model"] for r in runs}) if model is None else [model]
-    promotions = sum(
-        1
+    promoted = {m: _promotions(reg.history(m), start) for m in models}
+    by_model = [
+        {"model": m, **summarize_runs([r for r in runs if r["model"] == m], promoted[m])}
         for m in models
-        for e in reg.history(m)
+    ]
+    total = summarize_runs(runs, sum(promoted.values()))
+    return {"model": model, "since": since, **total, "by_model": by_model, "runs_detail": runs}
+
+
+def _promotions(entries: list[Any], start: datetime | None) -> int:
+    return sum(
+        1
+        for e in entries
         if e.action in ("promote", "approve") and (start is None or e.created_at >= start)
     )
-    return {"model": model, "since": since, **summarize_runs(runs, promotions), "runs_detail": runs}
 
 
 def monitoring_data(settings: Settings, model: str) -> list[dict[str, Any]]:

@@ -62,11 +62,31 @@ def existing_runtime(settings: Settings) -> Runtime:
 
 
 def quiet_libraries() -> None:
-    """No telemetry from the data libraries, and only their warnings in the logs (idempotent)."""
+    """No telemetry from the data libraries, and only their warnings in the logs (idempotent).
+
+    A level the user (or ``--verbose``) set on a library's logger is kept.
+    """
     for name, value in NO_TELEMETRY.items():
         os.environ.setdefault(name, value)
     for name in NOISY_LOGGERS:
-        logging.getLogger(name).setLevel(logging.WARNING)
+        logger = logging.getLogger(name)
+        if logger.level == logging.NOTSET:
+            logger.setLevel(logging.WARNING)
+
+
+def quiet_great_expectations() -> None:
+    """Let every Great Expectations logger follow ``great_expectations`` (WARNING by default).
+
+    Some GX modules set their own logger to INFO when imported (one "Created temporary
+    directory ... for ephemeral docs site" line per validated file), which the parent's level
+    does not override: import them, then reset those levels.
+    """
+    import great_expectations.data_context.types.base  # noqa: F401 - sets its level at import
+
+    quiet_libraries()
+    for name, logger in list(logging.root.manager.loggerDict.items()):
+        if name.startswith("great_expectations.") and isinstance(logger, logging.Logger):
+            logger.setLevel(logging.NOTSET)
 
 
 def close_all() -> None:

@@ -15,7 +15,7 @@ from tasks.core.ingest.keys import clash_report
 from tasks.core.ingest.landing import FileOutcome, is_landing_file, landing_date
 from tasks.core.ingest.validation import validate_file
 from tasks.io import datasets, events
-from tasks.io.runtime import runtime
+from tasks.io.runtime import quiet_great_expectations, runtime
 from tasks.steps.logs import step_logger
 
 
@@ -43,6 +43,7 @@ def ingest_file(dataset: str, key: str, settings: Settings, now: datetime) -> Fi
         duplicate: dict[str, Any] = {"etag": landed.etag, "duplicate_of": landed.same_content.uri}
         return _quarantined(dataset, landed, reason, duplicate, settings, now)
     refs = datasets.reference_keys(contract, settings)
+    quiet_great_expectations()
     df, report = validate_file(landed.data, key, contract, now, refs)
     details = {"etag": landed.etag, "validation": report.to_dict()}
     if df is None:

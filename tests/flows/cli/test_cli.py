@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import subprocess
@@ -56,6 +57,23 @@ def one_line_error(err: str) -> str:
 
 
 # ---------------------------------------------------------------- errors
+
+
+def test_version_and_short_help() -> None:
+    version = cli("--version")
+    assert version.exit_code == 0
+    assert re.match(r"^retrain \d+\.\d+\.\d+ \(prefect \d", version.stdout), version.stdout
+    short = cli("models", "-h")
+    assert short.exit_code == 0
+    assert "Usage: retrain models" in short.stdout
+
+
+def test_boolean_flags_are_plain_flags_in_help() -> None:
+    shown = cli("rollback", "--help").stdout
+
+    assert re.search(r"^\s+--json\s+Print one JSON document", shown, flags=re.MULTILINE), shown
+    assert "<bool>" not in shown
+    assert "--to <str>" in shown  # an option with a value shows it
 
 
 def test_help_lists_the_commands() -> None:
@@ -184,6 +202,23 @@ def test_data_generate_writes_one_file_per_day(env: Path, store_root: Path) -> N
     assert sorted(data["files"]) == [(store_root / k).as_uri() for k in landed]
 
 
+def test_ingest_logs_no_great_expectations_info(
+    env: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    cli_json("data", "generate", "transactions", "--days", "2", "--rows-per-day", "50")
+    caplog.set_level(logging.INFO)
+
+    ingested = cli_json("ingest", "transactions")
+
+    assert len(ingested["files"]) == 2
+    noise = [
+        r.getMessage()
+        for r in caplog.records
+        if r.name.startswith("great_expectations") and r.levelno < logging.WARNING
+    ]
+    assert noise == []
+
+
 def test_ingest_train_inspect_and_roll_back_from_the_command_line(
     env: Path, store_root: Path
 ) -> None:
@@ -257,6 +292,14 @@ def test_ingest_train_inspect_and_roll_back_from_the_command_line(
         ("v2", "archived"),
         ("v1", "champion"),
     ]
+
+    header = cli("models", "fraud").stdout.splitlines()[0].split()
+    assert header[:4] == ["version", "status", "datasets", "pr_auc"]
+    assert "roc_auc" in header and "ndcg@10" not in header
+    cost = cli("cost", "fraud").stdout.splitlines()
+    assert cost[0] == "fraud: training runs"
+    assert cost[2].split()[:4] == ["fraud", "2", "2", "succeeded"], cost
+    assert cost[3].split()[:2] == ["total", "2"], cost
 
     # A second rollback goes further back (nothing before v1), not back to v2.
     again = cli("rollback", "fraud")
