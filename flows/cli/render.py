@@ -33,8 +33,12 @@ def ingest_text(result: dict[str, Any]) -> str:
     lines = [f"{result['dataset']}: {len(files)} new file(s)"]
     for f in files:
         extra = f" ({f['rows']} rows)" if f["status"] == "accepted" else ""
+        if f["status"] == "quarantined":
+            extra = f" ({f['rows']} rows read)"
         why = f": {f['reasons']}" if f["reasons"] else ""
         lines.append(f"  {f['status']:<11} {f['key']}{extra}{why}")
+        if f["status"] == "quarantined" and f.get("report_uri"):
+            lines.append(f"  {'':<11} validation page: {f['report_uri']}")
     version = result["version"]
     lines.append(
         f"  dataset version: {version['version']} ({version['rows']} rows)"
@@ -102,9 +106,13 @@ def datasets_text(data: dict[str, Any]) -> str:
         data["versions"], ["version", "parent_version", "rows", "partitions", "created_at"]
     )
     lines = [f"{data['dataset']} versions:", text, "quarantined files:"]
-    lines += [
-        f"  {f['uri']}: {', '.join(f['details']['reasons'])}" for f in data["quarantined"]
-    ] or ["  (none)"]
+    for f in data["quarantined"]:
+        read = f" ({f['rows']} rows read)" if f.get("rows") is not None else ""
+        lines.append(f"  {f['uri']}{read}: {', '.join(f['details']['reasons'])}")
+        if f.get("report_uri"):
+            lines.append(f"    validation page: {f['report_uri']}")
+    if not data["quarantined"]:
+        lines.append("  (none)")
     return "\n".join(lines)
 
 

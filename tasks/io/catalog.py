@@ -57,7 +57,12 @@ def datasets_data(settings: Settings, dataset: str) -> dict[str, Any]:
         "dataset": dataset,
         "versions": [asdict(v) for v in reg.list_dataset_versions(dataset)],
         "quarantined": [
-            asdict(f) | {"details": {"reasons": _reasons(f.details)}}
+            asdict(f)
+            | {
+                "details": {"reasons": _reasons(f.details)},
+                "rows": (f.details.get("validation") or {}).get("rows"),
+                "report_uri": f.details.get("report_uri"),
+            }
             for f in reg.list_files(dataset)
             if f.status == "quarantined"
         ],

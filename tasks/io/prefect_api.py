@@ -6,7 +6,7 @@ loading Prefect's flow machinery; ``tasks/io/deployments.py`` builds the objects
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from prefect.client.orchestration import get_client
 
@@ -83,3 +83,11 @@ def check_api() -> str:
         reason = " ".join(str(failure).split())[:200]
         raise RetrainError(f"cannot reach the Prefect API at {url} ({reason}): {START_SERVER}")
     return str(url)
+
+
+def deployment_parameters(deployment_id: str) -> dict[str, Any]:
+    """The parameters a deployment was defined with (its defaults, not one run's)."""
+    from uuid import UUID
+
+    with get_client(sync_client=True) as client:
+        return dict(client.read_deployment(UUID(deployment_id)).parameters or {})

@@ -45,9 +45,11 @@ def ingest_file(dataset: str, key: str, settings: Settings, now: datetime) -> Fi
     refs = datasets.reference_keys(contract, settings)
     quiet_great_expectations()
     df, report = validate_file(landed.data, key, contract, now, refs)
-    details = {"etag": landed.etag, "validation": report.to_dict()}
+    checked = report.to_dict()
+    details: dict[str, Any] = {"etag": landed.etag, "validation": checked}
     if df is None:
         return _quarantined(dataset, landed, report.summary(), details, settings, now)
+    details["report_uri"] = datasets.record_validation(dataset, landed, checked, now, settings)
     date = landing_date(key, now)
     parts = manifests.plan_partitions(df, dataset, contract.event_time, date, landed.uri)
     datasets.write_partitions(parts, settings)
