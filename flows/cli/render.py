@@ -81,7 +81,8 @@ def champion_text(data: dict[str, Any]) -> str:
         f"{data['model']} champion {data['version']} (promoted {data['promoted_at']})\n"
         f"  trained on: {datasets}\n  metrics:    {metrics}\n"
         f"  model:      {data['artifact_uri']}\n  sha256:     {data['sha256']}\n"
-        f"  card:       {data['card_uri']}"
+        f"  card:       {data['card_uri']}\n"
+        f"  trained by: flow run {data.get('flow_run_id') or '-'}"
     )
 
 

@@ -3,10 +3,12 @@ datasets, cost. Read-only; ``flows/cli/render.py`` turns these into text."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
+from schemas.errors import StoreError
 from schemas.settings import Settings
 from tasks.core.costs import summarize_runs
 from tasks.io.runtime import runtime
@@ -29,7 +31,19 @@ def champion_data(settings: Settings, model: str) -> dict[str, Any] | None:
         "metrics": record.metrics,
         "promoted_at": promoted[-1].created_at.isoformat() if promoted else None,
         "code_version": record.code_version,
+        "flow_run_id": _trained_by(record, rt.store),
     }
+
+
+def _trained_by(record: Any, store: Any) -> str | None:
+    """The Prefect flow-run id its card records (None: older card, or unreadable)."""
+    if record.card_uri is None:
+        return None
+    try:
+        card = json.loads(store.get_bytes(store.key_of(record.card_uri), sha256=record.card_sha256))
+    except StoreError:
+        return None  # `retrain verify` names a damaged card; showing the champion goes on
+    return (card.get("training") or {}).get("flow_run_id")
 
 
 def models_data(settings: Settings, model: str) -> list[dict[str, Any]]:

@@ -14,9 +14,27 @@ from tasks.core.ingest import manifests
 from tasks.core.ingest.keys import clash_report
 from tasks.core.ingest.landing import FileOutcome, is_landing_file, landing_date
 from tasks.core.ingest.validation import validate_file
-from tasks.io import datasets, events
+from tasks.io import datasets, events, prefect_api
 from tasks.io.runtime import quiet_great_expectations, runtime
 from tasks.steps.logs import step_logger
+
+
+def absorb_waiting_runs(dataset: str) -> list[str]:
+    """From a deployment: cancel the ingestion runs of ``dataset`` queued behind this one
+    before it started (a burst of arrival events); this run ingests their files. Names them.
+    """
+    from prefect.runtime import deployment, flow_run
+
+    if deployment.id is None or flow_run.id is None:
+        return []
+    reason = f"superseded by {flow_run.name}: it ingests every new {dataset} file"
+    cancelled = prefect_api.cancel_waiting_runs(str(deployment.id), str(flow_run.id), reason)
+    if cancelled:
+        step_logger().info(
+            "%s: %d waiting run(s) cancelled, their files are ingested here: %s",
+            dataset, len(cancelled), ", ".join(cancelled),
+        )  # fmt: skip
+    return cancelled
 
 
 @task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=2)

@@ -253,6 +253,10 @@ def test_ingest_train_inspect_and_roll_back_from_the_command_line(
     assert champion["dataset_version"] == {"transactions": "v1"}
     assert champion["metrics"]["pr_auc"] == pytest.approx(first["metrics"]["pr_auc"])
     assert datetime.fromisoformat(champion["promoted_at"]).tzinfo is not None
+    card = read_json(store_root / "models/fraud/v1/card.json")
+    assert re.fullmatch(r"[0-9a-f-]{36}", champion["flow_run_id"]), champion["flow_run_id"]
+    assert card["training"]["flow_run_id"] == champion["flow_run_id"]
+    assert f"trained by: flow run {champion['flow_run_id']}" in cli("champion", "fraud").stdout
 
     cli_json("data", "generate", "transactions", "--days", "1", "--rows-per-day", "1500",
              "--start", "2026-10-04")  # fmt: skip
