@@ -40,7 +40,36 @@ def models(model: Annotated[str, typer.Argument()], as_json: JsonOpt = False) ->
     named = BINARY_METRICS if spec.task == Task.BINARY else RANKING_METRICS
     metrics = render.metric_columns(spec.policy.primary_metric, named, rows)
     columns = ["version", "status", "datasets", *metrics, "created_at"]
-    emit(rows, as_json, render.table(rows, columns))
+    emit({"model": model, "versions": rows}, as_json, render.table(rows, columns))
+
+
+@app.command()
+def report(
+    model: Annotated[str, typer.Argument()],
+    version: Annotated[str | None, typer.Argument(help="Default: the newest version.")] = None,
+    open_it: Annotated[
+        bool, typer.Option("--open", help="Open the page in the default browser.")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Print where the evaluation report of a trained version is (self-contained HTML).
+
+    It shows the decision with every check, the metrics of challenger, champion and
+    baselines, the curves, slices, feature importance, the metric over versions, cost
+    and lineage. With an S3 store, --open opens a presigned link (valid one hour).
+    """
+    from schemas.specs import load_model_spec
+    from tasks.steps.evaluation import find_report
+
+    load_model_spec(model, settings().specs_dir)
+    data = find_report(model, version, settings())
+    emit(data, as_json, data["local_path"] or data["html"])
+    if open_it:
+        import webbrowser
+
+        target = data["link"] or data["html"]
+        if not webbrowser.open(target):
+            typer.echo(f"no browser to open {target}", err=True)
 
 
 @app.command()

@@ -20,6 +20,7 @@ from tasks.io import accounting, artifacts, events, pointer, promotions
 from tasks.io.checkpoints import StoreCheckpoints
 from tasks.io.registry import ModelVersionRecord
 from tasks.io.runtime import runtime
+from tasks.steps.evaluation import report_uri, write_evaluation_report
 from tasks.steps.logs import step_logger
 from tasks.steps.train import Plan, Trained
 
@@ -96,7 +97,8 @@ def _result(
         plan.model, outcome.value, reasons, record.version, _champion(plan.model, settings),
         plan.champion.version if plan.champion else None, plan.dataset_versions,
         evidence.challenger, evidence.champion, interval,
-        {"model": record.artifact_uri, "card": record.card_uri or ""}, checks,
+        {"model": record.artifact_uri, "card": record.card_uri or "",
+         "report": report_uri(plan.model, record.version, settings)}, checks,
         plan.spec.policy.primary_metric,
     )  # fmt: skip
 
@@ -120,10 +122,12 @@ def _register(
     created = datetime.now(UTC).isoformat()
 
     def card_for(version: str, uploaded: dict[str, Any]) -> dict[str, Any]:
-        return build_card(
+        card = build_card(
             plan.lineage, version, trained.prepared, training, evidence, decision, champion,
             uploaded, created,
         )  # fmt: skip
+        reports = write_evaluation_report(plan, trained, card, evidence.curves, settings)
+        return {**card, "artifacts": {**uploaded, **reports}}
 
     fields = {
         "model": plan.model,

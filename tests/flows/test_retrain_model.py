@@ -6,6 +6,8 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
+from urllib.request import url2pathname
 
 import pytest
 
@@ -53,8 +55,10 @@ def test_retraining_promotes_then_skips_then_compares_on_the_same_holdout(
     assert card["metrics"]["pr_auc"] == first["metrics"]["pr_auc"]
     assert card["decision"]["outcome"] == "promoted"
     assert card["artifacts"]["model.txt"]["sha256"] == sha256_hex(model_txt)
-    for name, art in card["artifacts"].items():
-        assert sha256_hex((v1 / name).read_bytes()) == art["sha256"], name
+    for name, art in card["artifacts"].items():  # the version's files and its report's
+        stored = Path(url2pathname(urlparse(art["uri"]).path)).read_bytes()
+        assert sha256_hex(stored) == art["sha256"], name
+    assert card["artifacts"]["report.html"]["uri"].endswith("/reports/fraud/v1/report.html")
     record = registry.champion("fraud")
     assert record.version == "v1"
     assert record.artifact_sha256 == sha256_hex(model_txt)
