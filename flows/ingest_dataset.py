@@ -10,14 +10,21 @@ from prefect.states import Completed
 
 from schemas.params import IngestParams
 from schemas.settings import load_settings
-from tasks.steps.ingest import commit_dataset_version, ingest_file, list_new_files
-from tasks.steps.naming import run_name
+from tasks.steps.ingest import (
+    absorb_waiting_runs,
+    commit_dataset_version,
+    ingest_file,
+    list_new_files,
+)
+from tasks.steps.naming import refuse_foreign_target, run_name
 from tasks.steps.reports import ingest_message, publish_ingest_report
 
 
 @flow(name="ingest-dataset", flow_run_name=run_name("ingest", "dataset"), log_prints=False)
 def ingest_dataset(params: IngestParams) -> dict[str, Any]:
     """Validate each new landing file; accepted ones become the next dataset version."""
+    refuse_foreign_target("dataset", params.dataset)  # a deployment is for one dataset
+    absorbed = absorb_waiting_runs(params.dataset)  # before listing: their files are listed
     settings, now = load_settings(), datetime.now(UTC)
     keys = list_new_files(params.dataset, settings)
     outcomes = [ingest_file(params.dataset, key, settings, now) for key in keys]
@@ -40,6 +47,7 @@ def ingest_dataset(params: IngestParams) -> dict[str, Any]:
         "dataset": params.dataset,
         "files": [o.to_dict() for o in outcomes],
         "version": version,
+        "absorbed_runs": absorbed,
     }
     publish_ingest_report(result)
     return Completed(message=ingest_message(result), data=result)  # type: ignore[return-value]

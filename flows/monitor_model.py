@@ -16,7 +16,7 @@ from tasks.steps.monitor import (
     plan_monitoring,
     publish_monitoring,
 )
-from tasks.steps.naming import run_name
+from tasks.steps.naming import refuse_foreign_target, run_name
 from tasks.steps.reports import monitoring_line, publish_monitoring_report
 
 
@@ -28,6 +28,7 @@ def monitor_model(params: MonitorParams) -> dict[str, Any]:
     A run that cannot compare (no champion, a damaged artifact, an old reference format,
     too little data) reports why; it never reports "no drift" it did not measure.
     """
+    refuse_foreign_target("model", params.model)  # a deployment is for one model
     settings = load_settings()
     watch = plan_monitoring(params.model, settings)
     if watch.blocked is not None:

@@ -11,9 +11,9 @@ from prefect.flow_runs import pause_flow_run
 from prefect.runtime import deployment
 from prefect.states import Completed
 
-from schemas.params import RetrainParams, approval_input_model
+from schemas.params import APPROVE, RetrainParams, approval_input_model
 from schemas.settings import Settings, load_settings
-from tasks.steps.naming import run_name
+from tasks.steps.naming import refuse_foreign_target, run_name
 from tasks.steps.publish import publish, record_skip, resolve_approval
 from tasks.steps.reports import publish_retrain_report, retrain_markdown, retrain_message
 from tasks.steps.train import (
@@ -36,6 +36,7 @@ def retrain_model(params: RetrainParams) -> dict[str, Any]:
     means rejected. Run outside a deployment, the version stays
     ``pending_approval`` until ``retrain approve``.
     """
+    refuse_foreign_target("model", params.model)  # a deployment is for one model
     settings = load_settings()
     plan = plan_training(params.model, params.dataset_version, settings)
     refusal = refuse_recovery(params.recovery_attempt, settings)
@@ -64,17 +65,19 @@ def retrain_model(params: RetrainParams) -> dict[str, Any]:
 def _request_approval(result: dict[str, Any], timeout_minutes: int) -> dict[str, Any] | None:
     """Pause with an approve/reject form showing the evidence (a deployed run: a UI resumes it).
 
+    The form presets nothing but its description: the server refuses an answer without a
+    decision or an approver, and the run stays paused.
+
     Returns ``{"approve", "approver", "comment"}``, or None when nobody answered in time.
     """
-    form = approval_input_model().with_initial_data(
-        description=retrain_markdown(result), approve=False, approver=""
-    )
+    form = approval_input_model().with_initial_data(description=retrain_markdown(result))
     try:
         answer = pause_flow_run(wait_for_input=form, timeout=timeout_minutes * 60)
     except FlowPauseTimeout:
         return None
     fields = answer.model_dump()
-    return {k: fields[k] for k in ("approve", "approver", "comment")}
+    approve = fields["decision"] == APPROVE
+    return {"approve": approve, "approver": fields["approver"], "comment": fields["comment"]}
 
 
 def _reported(result: dict[str, Any], settings: Settings) -> Any:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -13,6 +13,32 @@ if TYPE_CHECKING:
 # Hard ceiling of RetrainParams.recovery_attempt; deployments/automations.yaml's
 # max_recoveries stays below it (flows/automations.py).
 MAX_RECOVERY_ATTEMPT = 10
+
+
+def as_run_form(schema: dict[str, Any]) -> None:
+    """Shape a parameter model's JSON schema for the Prefect UI's run form (in place).
+
+    Fields starting with ``recovery_`` are internal (set by automations): left out of the
+    form. ``X | None`` fields become plain optional ``X`` inputs (no "str / None" toggle):
+    leaving one empty omits it, and the model's default (None) applies. The model itself
+    still refuses unknown keys (``extra="forbid"``); the schema lets the internal ones
+    through so that the automations' runs pass the server's parameter check.
+    """
+    properties = schema.get("properties", {})
+    for name in [n for n in properties if n.startswith(INTERNAL_PREFIX)]:
+        del properties[name]
+    schema.pop("additionalProperties", None)
+    for prop in properties.values():
+        variants = prop.get("anyOf") or []
+        typed = [v for v in variants if v != {"type": "null"}]
+        if len(variants) == 2 and len(typed) == 1:  # X | None
+            del prop["anyOf"]
+            prop.update(typed[0])
+            if prop.get("default", ...) is None:
+                del prop["default"]
+
+
+INTERNAL_PREFIX = "recovery_"
 
 
 class IngestParams(BaseModel):
@@ -30,7 +56,9 @@ class IngestParams(BaseModel):
 class RetrainParams(BaseModel):
     """Retrain a model, compare it with the champion, and promote it if it passes the policy."""
 
-    model_config = ConfigDict(extra="forbid", title="Retrain a model")
+    model_config = ConfigDict(
+        extra="forbid", title="Retrain a model", json_schema_extra=as_run_form
+    )
 
     model: str = Field(
         description="Model spec name (the file schemas/models/NAME.yaml).",
@@ -46,8 +74,9 @@ class RetrainParams(BaseModel):
         default=0,
         ge=0,
         le=MAX_RECOVERY_ATTEMPT,
-        description="Set by the crash-recovery automation: n for the n-th re-run after a crash"
-        " (0: an ordinary run). Above max_recoveries the run is refused (skipped).",
+        description="Internal, not in the run form: set by the crash-recovery automation, n for"
+        " the n-th re-run after a crash (0: an ordinary run). Above max_recoveries the run is"
+        " refused (skipped).",
     )
 
 
@@ -72,19 +101,30 @@ class QuickstartParams(BaseModel):
     seed: int = Field(default=7, description="Random seed: same seed, same data.")
 
 
+APPROVE, REJECT = "approve", "reject"
+
+
 def approval_input_model() -> type[RunInput]:
     """The form shown in the Prefect UI when a retraining run waits for approval.
 
-    Built on demand so importing this module does not import Prefect.
+    Nothing is preset: the decision (approve or reject) must be chosen and the approver
+    named (not blank), or the server refuses the answer and the run stays paused; an
+    accidental Submit records nothing. Built on demand so importing this module does not
+    import Prefect.
     """
     from prefect.input import RunInput
 
     class ApprovalInput(RunInput):
         """Approve or reject the challenger described above."""
 
-        approve: bool = Field(default=False, description="Promote this challenger?")
+        decision: Literal["approve", "reject"] = Field(
+            description="approve: promote this challenger; reject: keep the champion."
+        )
         approver: str = Field(
-            min_length=1, max_length=200, description="Your name or e-mail (kept in the ledger)."
+            min_length=1,
+            max_length=200,
+            pattern=r"\S",
+            description="Your name or e-mail (kept in the ledger).",
         )
         comment: str = Field(default="", max_length=2000, description="Why (kept in the ledger).")
 

@@ -26,11 +26,55 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Plain help: flags show as flags (the rich panels print `--json <bool>`), -h works.
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
-data_app = typer.Typer(help="Sample data for trying the system.", no_args_is_help=True)
+data_app = typer.Typer(
+    help="Sample data for trying the system.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 app.add_typer(data_app, name="data")
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document instead of text.")]
+
+
+def version_text() -> str:
+    """``retrain X.Y.Z`` and the versions of the engines it runs on."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    def of(name: str) -> str:
+        try:
+            return version(name)
+        except PackageNotFoundError:
+            return "not installed"
+
+    engines = ", ".join(f"{n} {of(n)}" for n in ("prefect", "lightgbm", "great-expectations"))
+    return f"retrain {of('retrain')} ({engines}; python {sys.version.split()[0]})"
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        typer.echo(version_text())
+        raise typer.Exit
+
+
+@app.callback()
+def _root(
+    _version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=_show_version,
+            is_eager=True,
+            help="Print the version and exit.",
+        ),
+    ] = False,
+) -> None:
+    """Automatic, auditable retraining of LightGBM models: ingest, validate, train, gate,
+    promote."""
 
 
 def settings() -> Settings:
@@ -38,6 +82,27 @@ def settings() -> Settings:
     from schemas.settings import load_settings
 
     return load_settings()
+
+
+def known_model(current: Settings, name: str) -> None:
+    """Refuse a model name no spec defines (the error lists the known ones)."""
+    from schemas.loader import find_spec
+
+    find_spec("models", name, current.specs_dir)
+
+
+def known_dataset(current: Settings, name: str) -> None:
+    """Refuse a dataset name no contract defines (the error lists the known ones)."""
+    from schemas.loader import find_spec
+
+    find_spec("datasets", name, current.specs_dir)
+
+
+def read_only(current: Settings) -> None:
+    """A read-only command: the registry must exist (it is never created here)."""
+    from tasks.io.runtime import existing_runtime
+
+    existing_runtime(current)
 
 
 def emit(data: Any, as_json: bool, text: str) -> None:
@@ -67,6 +132,13 @@ def quiet_prefect() -> None:
 
     for name in ("prefect", "prefect.flow_runs", "prefect.task_runs"):
         logging.getLogger(name).setLevel(logging.ERROR)
+
+
+def verbose_libraries() -> None:
+    """``--verbose``: the data libraries' INFO logs too (quiet by default)."""
+    import logging
+
+    logging.getLogger("great_expectations").setLevel(logging.INFO)
 
 
 def configure_environment() -> None:

@@ -62,7 +62,14 @@ def serve(
     if sibling.is_file():
         _apply_automations(sibling)
     typer.echo(f"serving {len(deployments)} deployment(s) from {path} against {url}")
+    import logging
+
     from prefect import serve as prefect_serve
+
+    # "Aborted submission of flow run ...: non-pending state" is logged at INFO on every poll
+    # for each due run still waiting for its deployment's concurrency slot (one at a time per
+    # dataset or model): a normal wait, not a failure, and a flood after a burst of events.
+    logging.getLogger("prefect.runner.state_proposer").setLevel(logging.WARNING)
 
     prefect_serve(*deployments)
 

@@ -9,7 +9,18 @@ from typing import Annotated
 import typer
 
 from flows.cli import render
-from flows.cli.app import JsonOpt, app, data_app, emit, quiet_prefect, settings
+from flows.cli.app import (
+    JsonOpt,
+    app,
+    data_app,
+    emit,
+    known_dataset,
+    known_model,
+    quiet_prefect,
+    read_only,
+    settings,
+    verbose_libraries,
+)
 
 
 @data_app.command("generate")
@@ -37,6 +48,7 @@ def data_generate(
     """Write realistic daily landing files (landing/DATASET/YYYY-MM-DD/...)."""
     from tasks.steps.samples import corruption_kinds, land_sample_files
 
+    known_dataset(settings(), dataset)
     kinds = corruption_kinds(dataset)
     if corrupt is not None and corrupt not in kinds:
         raise typer.BadParameter(f"unknown kind {corrupt!r} for {dataset}: use {', '.join(kinds)}")
@@ -98,8 +110,11 @@ def approve(
     """Approve (promote) or reject a version whose policy requires approval."""
     from tasks.steps.publish import resolve_approval
 
+    current = settings()
+    known_model(current, model)
+    read_only(current)
     answer = {"approve": not reject, "approver": by, "comment": comment}
-    result = asdict(resolve_approval.fn(model, version, answer, settings()))
+    result = asdict(resolve_approval.fn(model, version, answer, current))
     emit(result, as_json, render.train_text(result))
 
 
@@ -108,7 +123,8 @@ def quickstart(
     days: Annotated[int, typer.Option(min=8, max=60, help="Days of sample data.")] = 14,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 7,
     verbose: Annotated[
-        bool, typer.Option("--verbose", "-v", help="Show Prefect's task logs.")
+        bool,
+        typer.Option("--verbose", "-v", help="Show Prefect's task logs and the libraries' INFO."),
     ] = False,
     as_json: JsonOpt = False,
 ) -> None:
@@ -122,7 +138,9 @@ def quickstart(
     from schemas.params import QuickstartParams
     from tasks.steps.samples import PIPELINES
 
-    if not verbose:
+    if verbose:
+        verbose_libraries()
+    else:
         quiet_prefect()
     current = settings()
     if not as_json:
@@ -159,6 +177,7 @@ def monitor(
     if history:
         from tasks.io import catalog
 
+        read_only(settings())
         rows = catalog.monitoring_data(settings(), model)
         emit({"model": model, "runs": rows}, as_json, render.monitoring_history_text(model, rows))
         return

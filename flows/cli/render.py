@@ -22,13 +22,23 @@ def table(rows: list[dict[str, Any]], columns: list[str]) -> str:
     return "\n".join(lines)
 
 
+def metric_columns(primary: str, names: tuple[str, ...], rows: list[dict[str, Any]]) -> list[str]:
+    """The model's own metrics that some row has, its primary metric first."""
+    ordered = [primary, *(n for n in names if n != primary)]
+    return [n for n in ordered if any(isinstance(r.get(n), int | float) for r in rows)] or [primary]
+
+
 def ingest_text(result: dict[str, Any]) -> str:
     files = result["files"]
     lines = [f"{result['dataset']}: {len(files)} new file(s)"]
     for f in files:
         extra = f" ({f['rows']} rows)" if f["status"] == "accepted" else ""
+        if f["status"] == "quarantined":
+            extra = f" ({f['rows']} rows read)"
         why = f": {f['reasons']}" if f["reasons"] else ""
         lines.append(f"  {f['status']:<11} {f['key']}{extra}{why}")
+        if f["status"] == "quarantined" and f.get("report_uri"):
+            lines.append(f"  {'':<11} validation page: {f['report_uri']}")
     version = result["version"]
     lines.append(
         f"  dataset version: {version['version']} ({version['rows']} rows)"
@@ -71,7 +81,8 @@ def champion_text(data: dict[str, Any]) -> str:
         f"{data['model']} champion {data['version']} (promoted {data['promoted_at']})\n"
         f"  trained on: {datasets}\n  metrics:    {metrics}\n"
         f"  model:      {data['artifact_uri']}\n  sha256:     {data['sha256']}\n"
-        f"  card:       {data['card_uri']}"
+        f"  card:       {data['card_uri']}\n"
+        f"  trained by: flow run {data.get('flow_run_id') or '-'}"
     )
 
 
@@ -96,9 +107,13 @@ def datasets_text(data: dict[str, Any]) -> str:
         data["versions"], ["version", "parent_version", "rows", "partitions", "created_at"]
     )
     lines = [f"{data['dataset']} versions:", text, "quarantined files:"]
-    lines += [
-        f"  {f['uri']}: {', '.join(f['details']['reasons'])}" for f in data["quarantined"]
-    ] or ["  (none)"]
+    for f in data["quarantined"]:
+        read = f" ({f['rows']} rows read)" if f.get("rows") is not None else ""
+        lines.append(f"  {f['uri']}{read}: {', '.join(f['details']['reasons'])}")
+        if f.get("report_uri"):
+            lines.append(f"    validation page: {f['report_uri']}")
+    if not data["quarantined"]:
+        lines.append("  (none)")
     return "\n".join(lines)
 
 
@@ -160,18 +175,28 @@ def gc_text(data: dict[str, Any]) -> str:
 
 
 def cost_text(data: dict[str, Any]) -> str:
+    """One row per model and a total: runs by status, spend, on-demand, savings, promotions."""
     scope = data["model"] or "all models"
     since = f" since {data['since']}" if data["since"] else ""
-    per = data["cost_per_promotion_usd"]
-    lines = [
-        f"{scope}{since}: {data['runs']} training run(s) {data['by_status']}",
-        f"  spent:              ${data['spend_usd']:.4f}",
-        f"  on-demand would be: ${data['on_demand_usd']:.4f}",
-        f"  saved:              ${data['savings_usd']:.4f}",
-        f"  promotions:         {data['promotions']}"
-        + (f" (${per:.4f} each)" if per is not None else ""),
-    ]
-    return "\n".join(lines)
+    rows = [*data.get("by_model", []), {**data, "model": "total"}] if data["runs"] else []
+    shown = [_cost_row(r) for r in rows]
+    columns = ["model", "runs", "statuses", "spent $", "on-demand $", "saved $", "promotions"]
+    return f"{scope}{since}: training runs\n" + table(shown, [*columns, "$ per promotion"])
+
+
+def _cost_row(summary: dict[str, Any]) -> dict[str, Any]:
+    per = summary["cost_per_promotion_usd"]
+    statuses = ", ".join(f"{n} {s}" for s, n in sorted(summary["by_status"].items()))
+    return {
+        "model": summary["model"] or "total",
+        "runs": summary["runs"],
+        "statuses": statuses,
+        "spent $": f"{summary['spend_usd']:.4f}",
+        "on-demand $": f"{summary['on_demand_usd']:.4f}",
+        "saved $": f"{summary['savings_usd']:.4f}",
+        "promotions": summary["promotions"],
+        "$ per promotion": None if per is None else f"{per:.4f}",
+    }
 
 
 def quickstart_header(days: int, seed: int, models: list[str], store: str, registry: str) -> str:
@@ -213,7 +238,19 @@ def _quickstart_line(label: str, model: str, runs: dict[str, Any]) -> str:
         details.append(f"{'':19}{_monitoring_line(watched)}")
     if trained["outcome"] != "promoted":
         details += [f"{'':19}{model} {trained['outcome']}: {r}" for r in trained["reasons"]]
+    elif why := _why_promoted_lower(trained):
+        details.append(f"{'':19}{model} promoted: {why}")
     return "\n".join([line, *details])
+
+
+def _why_promoted_lower(trained: dict[str, Any]) -> str | None:
+    """Why a challenger scoring below its champion was promoted (non-inferior), or None."""
+    interval = trained.get("interval") or {}
+    if not trained.get("champion_metrics") or interval.get("estimate", 0.0) >= 0:
+        return None
+    gate = next((r for r in trained["reasons"] if r.startswith("non_inferiority")), None)
+    shown = f" ({gate.split(': ', 1)[1]})" if gate else ""
+    return "lower, but non-inferior: within the policy's margin" + shown
 
 
 def _asked_by_monitoring(watched: dict[str, Any] | None) -> str:

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from flows.cli import render
-from flows.cli.app import JsonOpt, app, emit, settings
+from flows.cli.app import JsonOpt, app, emit, known_dataset, known_model, read_only, settings
 
 
 @app.command()
@@ -18,7 +18,10 @@ def champion(model: Annotated[str, typer.Argument()], as_json: JsonOpt = False) 
     from schemas.errors import RetrainError
     from tasks.io import catalog
 
-    data = catalog.champion_data(settings(), model)
+    current = settings()
+    known_model(current, model)
+    read_only(current)
+    data = catalog.champion_data(current, model)
     if data is None:
         raise RetrainError(f"model {model} has no champion yet (run: retrain train {model})")
     emit(data, as_json, render.champion_text(data))
@@ -27,10 +30,16 @@ def champion(model: Annotated[str, typer.Argument()], as_json: JsonOpt = False) 
 @app.command()
 def models(model: Annotated[str, typer.Argument()], as_json: JsonOpt = False) -> None:
     """List every registered version of MODEL, newest first."""
+    from schemas.specs import BINARY_METRICS, RANKING_METRICS, Task, load_model_spec
     from tasks.io import catalog
 
-    rows = catalog.models_data(settings(), model)
-    columns = ["version", "status", "datasets", "pr_auc", "ndcg@10", "created_at"]
+    current = settings()
+    spec = load_model_spec(model, current.specs_dir)
+    read_only(current)
+    rows = catalog.models_data(current, model)
+    named = BINARY_METRICS if spec.task == Task.BINARY else RANKING_METRICS
+    metrics = render.metric_columns(spec.policy.primary_metric, named, rows)
+    columns = ["version", "status", "datasets", *metrics, "created_at"]
     emit({"model": model, "versions": rows}, as_json, render.table(rows, columns))
 
 
@@ -68,7 +77,10 @@ def history(model: Annotated[str, typer.Argument()], as_json: JsonOpt = False) -
     """The promotion ledger and the decisions of MODEL, oldest first."""
     from tasks.io import catalog
 
-    data = catalog.history_data(settings(), model)
+    current = settings()
+    known_model(current, model)
+    read_only(current)
+    data = catalog.history_data(current, model)
     emit(data, as_json, render.history_text(data))
 
 
@@ -77,7 +89,10 @@ def datasets(dataset: Annotated[str, typer.Argument()], as_json: JsonOpt = False
     """List the versions of DATASET and its quarantined files."""
     from tasks.io import catalog
 
-    data = catalog.datasets_data(settings(), dataset)
+    current = settings()
+    known_dataset(current, dataset)
+    read_only(current)
+    data = catalog.datasets_data(current, dataset)
     emit(data, as_json, render.datasets_text(data))
 
 
@@ -93,13 +108,16 @@ def verify(
     from schemas.errors import RetrainError
     from tasks.steps.maintenance import verify_everything, verify_model
 
+    current = settings()
+    read_only(current)
     if every:
-        data = verify_everything.fn(settings())
+        data = verify_everything.fn(current)
         emit(data, as_json, render.verify_all_text(data))
     elif model is None:
         raise RetrainError("verify needs a MODEL, or --all")
     else:
-        data = verify_model.fn(model, version, settings())
+        known_model(current, model)
+        data = verify_model.fn(model, version, current)
         emit(data, as_json, render.verify_text(data))
     if not data["ok"]:
         raise typer.Exit(1)
@@ -125,15 +143,35 @@ def rollback(
     model: Annotated[str, typer.Argument()],
     to: Annotated[
         str | None,
-        typer.Option("--to", help="Version to restore (default: the previous champion)."),
+        typer.Option(
+            "--to",
+            help="Version to restore, v<n> or <n> (default: the champion before the current"
+            " one; a second rollback goes further back).",
+        ),
+    ] = None,
+    expected: Annotated[
+        str | None,
+        typer.Option(
+            "--from",
+            help="The champion you expect to replace: if it was already rolled back, this is a"
+            " no-op (safe to retry).",
+        ),
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Make an earlier version champion again (a new ledger entry, never an edit)."""
+    """Make an earlier version champion again (a new ledger entry, never an edit).
+
+    The restored version's artifacts are re-checked against their sha256 first.
+    """
     from tasks.steps.maintenance import rollback_champion
 
-    data = rollback_champion.fn(model, to, "retrain CLI", "manual rollback", settings())
+    current = settings()
+    known_model(current, model)
+    read_only(current)
+    data = rollback_champion.fn(model, to, "retrain CLI", "manual rollback", current, expected)
     text = f"{model}: champion {data['from_version']} -> {data['to_version']} (rollback)"
+    if not data["moved"]:
+        text += f" already done at {data['created_at']:%Y-%m-%d %H:%M:%S}: nothing moved"
     emit(data, as_json, text)
 
 
@@ -148,5 +186,9 @@ def cost(
     """Training spend, what on-demand would have cost, savings and cost per promotion."""
     from tasks.io import catalog
 
-    data = catalog.cost_data(settings(), model, since.date().isoformat() if since else None)
+    current = settings()
+    if model is not None:
+        known_model(current, model)
+    read_only(current)
+    data = catalog.cost_data(current, model, since.date().isoformat() if since else None)
     emit(data, as_json, render.cost_text(data))

@@ -38,6 +38,11 @@ def quarantine_key(dataset: str, date: str, filename: str) -> str:
     return f"quarantine/{dataset}/{date}/{filename}"
 
 
+def validation_key(dataset: str, date: str, filename: str, sha256: str) -> str:
+    """Where an accepted file's validation report and page go (``+ .validation.json|html``)."""
+    return f"validation/{dataset}/{date}/{filename}.{sha256[:12]}"
+
+
 def manifest_key(dataset: str, version: str) -> str:
     return f"datasets/{dataset}/{version}.json"
 

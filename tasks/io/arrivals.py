@@ -8,13 +8,15 @@ payload ``{uri, size, etag}``); anything else is logged and dropped.
 Delivery is at least once, end to end: a queue message is deleted only after every
 event it carries was handed to Prefect and the event buffer was flushed, so a crash
 or a failed emit leaves the message for redelivery, and SQS itself may deliver a
-message twice. A restarted folder watcher announces every file it finds again.
+message twice. The folder watcher remembers what it announced in RETRAIN_HOME
+(``listen/folders.json``), so a restarted watcher announces only new or changed files.
 Duplicates are harmless: ingestion is idempotent by (uri, sha256), so a second event
 for the same file starts an ingestion that finds nothing new.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import sys
@@ -176,12 +178,42 @@ class FolderWatcher:
     """The landing folders of a ``file://`` store, polled for new or changed files."""
 
     def __init__(
-        self, store: stores.FileStore, landing: Mapping[str, str], interval_s: float = 5.0
+        self,
+        store: stores.FileStore,
+        landing: Mapping[str, str],
+        interval_s: float = 5.0,
+        state: Path | None = None,
     ) -> None:
-        """Watch ``landing`` prefixes under ``store``; nothing is seen yet (first poll: all)."""
+        """Watch ``landing`` prefixes under ``store``.
+
+        ``state`` is the file where what was announced is kept (read now, rewritten after
+        each poll that announced something); without it, the first poll announces all.
+        """
         self.store, self.landing, self.pause_s = store, dict(landing), interval_s
-        self.description = f"landing folders of {store.url} every {interval_s:g} s"
-        self._seen: dict[str, FileState] = {}
+        self.description = f"landing folders of {store.url}"
+        self.state = state
+        self._seen: dict[str, FileState] = self._load()
+
+    def _load(self) -> dict[str, FileState]:
+        if self.state is None or not self.state.is_file():
+            return {}
+        try:
+            data = json.loads(self.state.read_text("utf-8"))
+        except (OSError, ValueError) as exc:
+            log.warning("%s unreadable, every landing file is announced again: %s", self.state, exc)
+            return {}
+        if data.get("store") != self.store.url:
+            return {}  # another store's memory
+        return {k: (int(v[0]), int(v[1])) for k, v in data.get("announced", {}).items()}
+
+    def _save(self) -> None:
+        if self.state is None:
+            return
+        self.state.parent.mkdir(parents=True, exist_ok=True)
+        body = {"store": self.store.url, "announced": self._seen}
+        tmp = self.state.with_name(self.state.name + ".tmp")
+        tmp.write_text(json.dumps(body, indent=0, sort_keys=True), "utf-8")
+        tmp.replace(self.state)  # atomic: a crash leaves the old memory or the new one
 
     def scan(self) -> dict[str, FileState]:
         """(size, mtime) of every landing file of a known dataset, by key."""
@@ -206,6 +238,7 @@ class FolderWatcher:
     def poll(self, emit: Emit, flush: Flush) -> ListenSummary:
         """Emit for each file new or changed since the last poll; remember it once emitted."""
         current = self.scan()
+        known = len(self._seen)
         self._seen = {k: v for k, v in self._seen.items() if k in current}  # forget removed
         summary, emitted = ListenSummary(), {}
         for key in changed_keys(self._seen, current):
@@ -226,11 +259,18 @@ class FolderWatcher:
             log.error("events not confirmed sent: %d file(s) retried next poll", len(emitted))
             summary.kept, emitted = summary.kept + len(emitted), {}
         self._seen.update(emitted)
+        if emitted or len(self._seen) != known:
+            self._save()
         return summary
 
     def finished(self, last: ListenSummary) -> bool:
         """One scan is all there is."""
         return True
+
+
+def watcher_state(settings: Settings) -> Path:
+    """Where the folder watcher keeps what it announced: ``<RETRAIN_HOME>/listen/folders.json``."""
+    return settings.home.resolve() / "listen" / "folders.json"
 
 
 def open_source(
@@ -245,7 +285,7 @@ def open_source(
     store = stores.open_store(settings.object_store_url, settings.s3_kms_key_id)
     landing = landing_prefixes(settings.specs_dir)
     if isinstance(store, stores.FileStore):
-        return FolderWatcher(store, landing, interval)
+        return FolderWatcher(store, landing, interval, watcher_state(settings))
     if not isinstance(store, S3Store):
         raise ListenError(f"cannot listen to the store {store.url}: use s3:// or file://")
     if not queue_url:
@@ -266,7 +306,8 @@ def listen(
     sleep: Callable[[float], None] = time.sleep,
 ) -> ListenSummary:
     """Poll ``source`` until stopped (or, with ``once``, until nothing more is waiting)."""
-    log.info("listening to %s", source.description)
+    every = "" if once or not source.pause_s else f" every {source.pause_s:g} s"
+    log.info("%s %s%s", "one pass over" if once else "listening to", source.description, every)
     total = ListenSummary()
     while True:
         last = source.poll(emit, flush)

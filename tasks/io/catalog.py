@@ -3,10 +3,12 @@ datasets, cost. Read-only; ``flows/cli/render.py`` turns these into text."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
+from schemas.errors import StoreError
 from schemas.settings import Settings
 from tasks.core.costs import summarize_runs
 from tasks.io.runtime import runtime
@@ -29,7 +31,19 @@ def champion_data(settings: Settings, model: str) -> dict[str, Any] | None:
         "metrics": record.metrics,
         "promoted_at": promoted[-1].created_at.isoformat() if promoted else None,
         "code_version": record.code_version,
+        "flow_run_id": _trained_by(record, rt.store),
     }
+
+
+def _trained_by(record: Any, store: Any) -> str | None:
+    """The Prefect flow-run id its card records (None: older card, or unreadable)."""
+    if record.card_uri is None:
+        return None
+    try:
+        card = json.loads(store.get_bytes(store.key_of(record.card_uri), sha256=record.card_sha256))
+    except StoreError:
+        return None  # `retrain verify` names a damaged card; showing the champion goes on
+    return (card.get("training") or {}).get("flow_run_id")
 
 
 def models_data(settings: Settings, model: str) -> list[dict[str, Any]]:
@@ -57,7 +71,12 @@ def datasets_data(settings: Settings, dataset: str) -> dict[str, Any]:
         "dataset": dataset,
         "versions": [asdict(v) for v in reg.list_dataset_versions(dataset)],
         "quarantined": [
-            asdict(f) | {"details": {"reasons": _reasons(f.details)}}
+            asdict(f)
+            | {
+                "details": {"reasons": _reasons(f.details)},
+                "rows": (f.details.get("validation") or {}).get("rows"),
+                "report_uri": f.details.get("report_uri"),
+            }
             for f in reg.list_files(dataset)
             if f.status == "quarantined"
         ],
@@ -77,13 +96,21 @@ def cost_data(settings: Settings, model: str | None, since: str | None) -> dict[
         asdict(r) for r in reg.list_training_runs(model) if start is None or r.started_at >= start
     ]
     models = sorted({r["model"] for r in runs}) if model is None else [model]
-    promotions = sum(
-        1
+    promoted = {m: _promotions(reg.history(m), start) for m in models}
+    by_model = [
+        {"model": m, **summarize_runs([r for r in runs if r["model"] == m], promoted[m])}
         for m in models
-        for e in reg.history(m)
+    ]
+    total = summarize_runs(runs, sum(promoted.values()))
+    return {"model": model, "since": since, **total, "by_model": by_model, "runs_detail": runs}
+
+
+def _promotions(entries: list[Any], start: datetime | None) -> int:
+    return sum(
+        1
+        for e in entries
         if e.action in ("promote", "approve") and (start is None or e.created_at >= start)
     )
-    return {"model": model, "since": since, **summarize_runs(runs, promotions), "runs_detail": runs}
 
 
 def monitoring_data(settings: Settings, model: str) -> list[dict[str, Any]]:

@@ -22,6 +22,7 @@ from tasks.core.documents import to_json_bytes
 from tasks.core.ingest import keys, manifests
 from tasks.core.ingest.keys import Clash
 from tasks.core.ingest.landing import FileOutcome, landing_date
+from tasks.core.reports.validation import validation_html
 from tasks.core.train.prepared import sort_events
 from tasks.io.registry import FileRecord, NewFile
 from tasks.io.runtime import runtime
@@ -93,10 +94,34 @@ def record_quarantine(
     rt.store.put_bytes(qkey, landed.data)
     report = details.get("validation") or {"file": landed.key, "success": False, "reasons": reasons}
     rt.store.put_bytes(qkey + ".validation.json", to_json_bytes(report))
-    details = {**details, "quarantine_uri": rt.store.uri(qkey)}
+    page = write_validation_page(qkey, report, landed.uri, settings)
+    details = {**details, "quarantine_uri": rt.store.uri(qkey), "report_uri": page}
     base = landed.base()
     rt.registry.record_quarantined_file(dataset, base["uri"], base["sha256"], base["size"], details)
-    return FileOutcome(**base, status="quarantined", reasons=reasons, details=details)
+    rows = int(report.get("rows") or 0)  # rows read, none of them kept
+    return FileOutcome(**base, status="quarantined", rows=rows, reasons=reasons, details=details)
+
+
+def write_validation_page(key: str, report: dict[str, Any], where: str, settings: Settings) -> str:
+    """Write ``<key>.validation.html`` (every check, what it found, example rows); its URI."""
+    store = runtime(settings).store
+    page = f"{key}.validation.html"
+    store.put_bytes(page, validation_html(report, where).encode("utf-8"))
+    return store.uri(page)
+
+
+def record_validation(
+    dataset: str, landed: Landed, report: dict[str, Any], now: datetime, settings: Settings
+) -> str:
+    """An accepted file's report as JSON and page under ``validation/``; the page's URI.
+
+    Named with the file's sha256 prefix, so a file re-sent under the same name keeps
+    the page of the earlier one.
+    """
+    name = landed.key.rsplit("/", 1)[-1]
+    key = layout.validation_key(dataset, landing_date(landed.key, now), name, landed.sha256)
+    runtime(settings).store.put_bytes(key + ".validation.json", to_json_bytes(report))
+    return write_validation_page(key, report, landed.uri, settings)
 
 
 def reference_keys(contract: DatasetContract, settings: Settings) -> dict[str, set[str] | None]:

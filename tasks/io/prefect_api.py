@@ -6,7 +6,7 @@ loading Prefect's flow machinery; ``tasks/io/deployments.py`` builds the objects
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from prefect.client.orchestration import get_client
 
@@ -83,3 +83,52 @@ def check_api() -> str:
         reason = " ".join(str(failure).split())[:200]
         raise RetrainError(f"cannot reach the Prefect API at {url} ({reason}): {START_SERVER}")
     return str(url)
+
+
+def deployment_parameters(deployment_id: str) -> dict[str, Any]:
+    """The parameters a deployment was defined with (its defaults, not one run's)."""
+    from uuid import UUID
+
+    with get_client(sync_client=True) as client:
+        return dict(client.read_deployment(UUID(deployment_id)).parameters or {})
+
+
+def cancel_waiting_runs(deployment_id: str, flow_run_id: str, reason: str) -> list[str]:
+    """Cancel the runs of a deployment that wait to start and were created before this run
+    started (``flow_run_id``); returns their names.
+
+    For ingestion: a burst of arrival events creates one run per event, queued one at a
+    time. The first to start lists every landing file, including those the waiting runs
+    were created for, so they would only find nothing, one after another. Runs created
+    after this one started, and cron runs, are left alone.
+    """
+    from uuid import UUID
+
+    from prefect.client.schemas.filters import (
+        DeploymentFilter,
+        DeploymentFilterId,
+        FlowRunFilter,
+        FlowRunFilterState,
+        FlowRunFilterStateType,
+    )
+    from prefect.client.schemas.objects import StateType
+    from prefect.states import Cancelled
+
+    waiting = FlowRunFilter(
+        state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.SCHEDULED]))
+    )
+    mine = DeploymentFilter(id=DeploymentFilterId(any_=[UUID(deployment_id)]))
+    cancelled = []
+    with get_client(sync_client=True) as client:
+        me = client.read_flow_run(UUID(flow_run_id))
+        started = me.start_time or me.created
+        if started is None:
+            return []
+        for run in client.read_flow_runs(flow_run_filter=waiting, deployment_filter=mine):
+            due = run.expected_start_time is None or run.expected_start_time <= started
+            before = run.created is not None and run.created <= started
+            if run.id == me.id or run.auto_scheduled or not (due and before):
+                continue
+            client.set_flow_run_state(run.id, Cancelled(message=reason), force=True)
+            cancelled.append(run.name)
+    return cancelled

@@ -5,7 +5,9 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import dataclass
+from pathlib import Path
 
+from schemas.errors import RegistryError
 from schemas.settings import Settings, load_settings
 from tasks.io.registry import Registry
 from tasks.io.stores import ObjectStore, open_store
@@ -14,6 +16,7 @@ from tasks.io.stores import ObjectStore, open_store
 # they are imported (the first runtime of a process opens before any validation or report).
 NO_TELEMETRY = {"GX_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1"}
 NOISY_LOGGERS = ("great_expectations",)
+SQLITE = "sqlite:///"
 
 
 @dataclass(frozen=True)
@@ -40,12 +43,50 @@ def runtime(settings: Settings | None = None) -> Runtime:
     return _OPEN[key]
 
 
+def existing_runtime(settings: Settings) -> Runtime:
+    """The runtime of a read-only command: refuses to create a SQLite registry that is not there.
+
+    Raises:
+        RegistryError: the default SQLite registry does not exist (the message says where
+            it looked and which RETRAIN_HOME that is).
+    """
+    url = settings.registry_url
+    if settings not in _OPEN and url.startswith(SQLITE):
+        path = Path(url.removeprefix(SQLITE))
+        if not path.is_file():
+            raise RegistryError(
+                f"no registry at {path} (RETRAIN_HOME={settings.home}): nothing was ingested or"
+                " trained here yet; set RETRAIN_HOME or RETRAIN_DATABASE_URL to the right one"
+            )
+    return runtime(settings)
+
+
 def quiet_libraries() -> None:
-    """No telemetry from the data libraries, and only their warnings in the logs (idempotent)."""
+    """No telemetry from the data libraries, and only their warnings in the logs (idempotent).
+
+    A level the user (or ``--verbose``) set on a library's logger is kept.
+    """
     for name, value in NO_TELEMETRY.items():
         os.environ.setdefault(name, value)
     for name in NOISY_LOGGERS:
-        logging.getLogger(name).setLevel(logging.WARNING)
+        logger = logging.getLogger(name)
+        if logger.level == logging.NOTSET:
+            logger.setLevel(logging.WARNING)
+
+
+def quiet_great_expectations() -> None:
+    """Let every Great Expectations logger follow ``great_expectations`` (WARNING by default).
+
+    Some GX modules set their own logger to INFO when imported (one "Created temporary
+    directory ... for ephemeral docs site" line per validated file), which the parent's level
+    does not override: import them, then reset those levels.
+    """
+    import great_expectations.data_context.types.base  # noqa: F401 - sets its level at import
+
+    quiet_libraries()
+    for name, logger in list(logging.root.manager.loggerDict.items()):
+        if name.startswith("great_expectations.") and isinstance(logger, logging.Logger):
+            logger.setLevel(logging.NOTSET)
 
 
 def close_all() -> None:

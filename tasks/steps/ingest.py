@@ -15,9 +15,27 @@ from tasks.core.ingest import manifests
 from tasks.core.ingest.keys import clash_report
 from tasks.core.ingest.landing import FileOutcome, is_landing_file, landing_date
 from tasks.core.ingest.validation import ExpectationRunner, validate_table
-from tasks.io import datasets, events
-from tasks.io.runtime import runtime
+from tasks.io import datasets, events, prefect_api
+from tasks.io.runtime import quiet_great_expectations, runtime
 from tasks.steps.logs import step_logger
+
+
+def absorb_waiting_runs(dataset: str) -> list[str]:
+    """From a deployment: cancel the ingestion runs of ``dataset`` queued behind this one
+    before it started (a burst of arrival events); this run ingests their files. Names them.
+    """
+    from prefect.runtime import deployment, flow_run
+
+    if deployment.id is None or flow_run.id is None:
+        return []
+    reason = f"superseded by {flow_run.name}: it ingests every new {dataset} file"
+    cancelled = prefect_api.cancel_waiting_runs(str(deployment.id), str(flow_run.id), reason)
+    if cancelled:
+        step_logger().info(
+            "%s: %d waiting run(s) cancelled, their files are ingested here: %s",
+            dataset, len(cancelled), ", ".join(cancelled),
+        )  # fmt: skip
+    return cancelled
 
 
 @task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=2)
@@ -44,10 +62,13 @@ def ingest_file(dataset: str, key: str, settings: Settings, now: datetime) -> Fi
         duplicate: dict[str, Any] = {"etag": landed.etag, "duplicate_of": landed.same_content.uri}
         return _quarantined(dataset, landed, reason, duplicate, settings, now)
     refs = datasets.reference_keys(contract, settings)
+    quiet_great_expectations()
     table, report = validate_table(landed.data, key, contract, now, refs, expectation_runner())
-    details = {"etag": landed.etag, "validation": report.to_dict()}
+    checked = report.to_dict()
+    details: dict[str, Any] = {"etag": landed.etag, "validation": checked}
     if table is None:
         return _quarantined(dataset, landed, report.summary(), details, settings, now)
+    details["report_uri"] = datasets.record_validation(dataset, landed, checked, now, settings)
     date = landing_date(key, now)
     parts = manifests.plan_table_partitions(table, dataset, contract.event_time, date, landed.uri)
     datasets.write_partitions(parts, settings)

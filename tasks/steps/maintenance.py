@@ -9,7 +9,7 @@ from typing import Any
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from schemas.errors import RetrainError
+from schemas.errors import IntegrityError, RetrainError
 from schemas.loader import list_specs
 from schemas.settings import Settings
 from schemas.specs import load_model_spec
@@ -65,12 +65,32 @@ def verify_everything(settings: Settings) -> dict[str, Any]:
 
 @task(cache_policy=NO_CACHE)
 def rollback_champion(
-    model: str, to: str | None, actor: str, reason: str, settings: Settings
+    model: str,
+    to: str | None,
+    actor: str,
+    reason: str,
+    settings: Settings,
+    expected: str | None = None,
 ) -> dict[str, Any]:
-    """Restore an earlier champion (a new ledger entry), then the pointer."""
-    entry = runtime(settings).registry.rollback(model, to, actor=actor, reason=reason)
-    pointer.reconcile(model, settings)
-    return asdict(entry)
+    """Restore an earlier champion (a new ledger entry), then the pointer.
+
+    Every artifact of the target is re-read against its sha256 before the
+    compare-and-swap: a damaged one is refused, naming the file. ``expected`` (the
+    champion to replace) makes a retry of a rollback that already happened a no-op
+    (``moved`` false) instead of a second move.
+    """
+    registry = runtime(settings).registry
+
+    def intact(version: str) -> None:
+        record = registry.get_model_version(model, version)
+        found = artifacts.verify_version(record, settings) if record else None
+        if found is not None and not found["ok"]:
+            problems = "; ".join(found["problems"])
+            raise IntegrityError(f"model {model} {version} is damaged, not restored: {problems}")
+
+    entry, moved = registry.rollback(model, to, actor, reason, expected=expected, check=intact)
+    synced = pointer.reconcile(model, settings)
+    return asdict(entry) | {"moved": moved, "pointer": synced.detail}
 
 
 @task(cache_policy=NO_CACHE)

@@ -15,6 +15,7 @@ from schemas.errors import LostRaceError, RetrainError
 from schemas.settings import Settings
 from schemas.specs import ModelSpec, Task, load_model_spec
 from tasks.core import layout
+from tasks.core.champions import champion_before
 from tasks.core.documents import to_json_bytes
 from tasks.core.gate.bootstrap import Interval
 from tasks.core.monitor import decide as decisions
@@ -97,13 +98,9 @@ def plan_monitoring(model: str, settings: Settings) -> Watch:
 
 
 def _previous_champion(model: str, current: str, settings: Settings) -> ModelVersionRecord | None:
-    """The version the current champion replaced (from the ledger), if it can still score."""
+    """The champion before the current one on the ledger's chain, if it can still score."""
     registry = runtime(settings).registry
-    made = [
-        e for e in registry.history(model)
-        if e.to_version == current and e.action in ("promote", "rollback", "approve")
-    ]  # fmt: skip
-    before = made[-1].from_version if made else None
+    before = champion_before(registry.history(model), current)
     return registry.get_model_version(model, before) if before else None
 
 
@@ -251,7 +248,13 @@ def _roll_back(watch: Watch, verdict: decisions.Verdict, settings: Settings) -> 
     reason = "; ".join(verdict.reasons)
     registry = runtime(settings).registry
     try:
-        registry.rollback(watch.model, watch.previous.version, ACTOR, f"monitoring: {reason}")
+        registry.rollback(
+            watch.model,
+            watch.previous.version,
+            ACTOR,
+            f"monitoring: {reason}",
+            expected=watch.champion.version,  # a retried task finds it done, moves nothing
+        )
     except LostRaceError as exc:
         why = f"rollback to {watch.previous.version} not done: {exc}"
         return decisions.Verdict(

@@ -1,10 +1,13 @@
-"""Flow-run names that say what runs: ``retrain-fraud-2026-10-14-0200`` (UTC)."""
+"""What a run is about: its name (``retrain-fraud-2026-10-14-0200``, UTC) and, from a
+deployment, the model or dataset that deployment is fixed to."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
+
+from schemas.errors import RetrainError
 
 
 def run_name(kind: str, field: str) -> Callable[[], str]:
@@ -18,3 +21,27 @@ def run_name(kind: str, field: str) -> Callable[[], str]:
         return f"{kind}-{value or 'unknown'}-{datetime.now(UTC):%Y-%m-%d-%H%M}"
 
     return name
+
+
+def refuse_foreign_target(field: str, value: str) -> None:
+    """From a deployment, refuse a ``params.<field>`` other than the deployment's own.
+
+    ``retrain-fraud`` retrains fraud: a run form or trigger asking it for ``recs`` fails
+    at once, saying which deployment to use, instead of training under the wrong name.
+
+    Raises:
+        RetrainError: the run's ``field`` differs from the deployment's.
+    """
+    from prefect.runtime import deployment
+
+    if deployment.id is None:
+        return
+    from tasks.io.prefect_api import deployment_parameters
+
+    fixed = (deployment_parameters(str(deployment.id)).get("params") or {}).get(field)
+    if fixed is not None and fixed != value:
+        kind = "retrain" if field == "model" else "ingest"
+        raise RetrainError(
+            f"deployment {deployment.name} is for {field} {fixed}, not {value}: leave"
+            f" {field} at {fixed}, or run the {kind}-{value} deployment"
+        )

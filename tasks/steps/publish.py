@@ -127,6 +127,7 @@ def _register(
         **trained.progress,
         "resumed_from_round": trained.resumed_from,
         "cost": asdict(trained.cost) if trained.cost else None,
+        "flow_run_id": _flow_run_id(),  # the Prefect run that trained it (card.json)
     }
     champion = plan.champion.version if plan.champion else None
     created = datetime.now(UTC).isoformat()
@@ -152,6 +153,12 @@ def _register(
     if trained.run_id is None:
         raise RetrainError(f"{plan.model}: a trained challenger without a training run")
     return artifacts.register_version(fields, files, card_for, trained.run_id, settings)
+
+
+def _flow_run_id() -> str | None:
+    from prefect.runtime import flow_run
+
+    return str(flow_run.id) if flow_run.id else None
 
 
 def _decision_evidence(evidence: Evidence, decision: Decision) -> dict[str, Any]:

@@ -114,7 +114,6 @@ def test_custom_run_form_shows_the_typed_retraining_parameters(
     served: tuple[str, str], browser: Any, ui: str
 ) -> None:
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import WebDriverWait
 
     from schemas.params import RetrainParams
 
@@ -135,18 +134,40 @@ def test_custom_run_form_shows_the_typed_retraining_parameters(
             wait_text(browser, label, exact=True)
         model = browser.find_elements(By.CSS_SELECTOR, "textarea")
         assert [e.get_attribute("value") for e in model][:1] == ["fraud"]  # deployment default
-
-        # dataset_version is `str | None` with a pattern: switch it to str, type a bad value.
-        browser.find_element(By.XPATH, "//button[normalize-space()='str']").click()
-        version = WebDriverWait(browser, 10).until(
-            lambda d: (
-                len(d.find_elements(By.CSS_SELECTOR, "textarea")) > 1
-                and d.find_elements(By.CSS_SELECTOR, "textarea")[1]
-            )
-        )
-        version.send_keys("latest")
+        body = browser.find_element(By.TAG_NAME, "body").text
+        assert "Recovery Attempt" not in body  # internal: set by the crash-recovery automation
+        # dataset_version is an optional string with a pattern: a plain input, no str/None toggle.
+        assert not browser.find_elements(By.XPATH, "//button[normalize-space()='str']")
+        assert not browser.find_elements(By.XPATH, "//button[normalize-space()='None']")
+        fields = browser.find_elements(By.CSS_SELECTOR, "textarea")
+        assert len(fields) == 2, [f.get_attribute("value") for f in fields]
+        fields[1].send_keys("latest")
         browser.find_element(By.XPATH, "//button[normalize-space()='Submit']").click()
-        wait_text(browser, "'latest' is not valid under any of the given schemas", timeout=20)
+        wait_text(browser, "does not match", timeout=20)
         assert manual_runs(f"{url}/api") == []  # the form refused it: no run was created
     finally:
         browser.save_screenshot(str(shot))
+
+
+def test_a_deployment_refuses_a_run_for_another_model(served: tuple[str, str]) -> None:
+    """retrain-fraud asked (from its form or the API) to train recs: the run fails at once,
+    naming the deployment to use; nothing is trained."""
+    url, deployment_id = served
+    api = f"{url}/api"
+    created = httpx.post(
+        f"{api}/deployments/{deployment_id}/create_flow_run",
+        json={"parameters": {"params": {"model": "recs"}}},
+        timeout=10,
+    )
+    created.raise_for_status()
+    run_id = created.json()["id"]
+
+    def finished() -> dict[str, Any] | None:
+        run = httpx.get(f"{api}/flow_runs/{run_id}", timeout=10).json()
+        return run if run["state_type"] in ("COMPLETED", "FAILED", "CRASHED") else None
+
+    run = wait_for("the mismatching run to end", finished, 120)
+    assert run["state_type"] == "FAILED", run["state"]
+    message = run["state"]["message"]
+    assert "deployment retrain-fraud is for model fraud, not recs" in message, message
+    assert "run the retrain-recs deployment" in message

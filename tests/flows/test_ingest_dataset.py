@@ -149,6 +149,22 @@ def test_bad_files_are_quarantined_and_never_reach_a_dataset_version(
         assert failed <= allowed, (kind, failed)
         reason = next(f["reasons"] for f in result["files"] if f["key"].endswith("/" + name))
         assert next(iter(failed))[0] in reason
+        # a page for people next to the JSON: every check, what it found, example rows
+        outcome = next(f for f in result["files"] if f["key"].endswith("/" + name))
+        page_path = qdir / f"{name}.validation.html"
+        assert outcome["report_uri"] == page_path.as_uri()
+        assert outcome["rows"] == report["rows"]  # rows read, though none were kept
+        page = page_path.read_text("utf-8")
+        assert all(c["check"] in page for c in report["checks"])
+        for check in (c for c in report["checks"] if c["examples"]):
+            assert f"Example rows: {check['check']}" in page
+            assert f"<td>{check['examples'][0]['row']}</td>" in page
+    negative = next(f for f in result["files"] if f["key"].endswith("-negative_amount.csv"))
+    assert negative["rows"] == csv_rows(files[negative["key"].rsplit("/", 1)[-1]]) > 0
+    accepted = next(f for f in result["files"] if f["status"] == "accepted")
+    accepted_page = Path(accepted["report_uri"].removeprefix("file://"))
+    assert accepted_page.is_relative_to(store_root / "validation/transactions" / day.isoformat())
+    assert "0 failed" in accepted_page.read_text("utf-8")
 
     records = {r.uri.rsplit("/", 1)[-1]: r for r in registry.list_files("transactions")}
     assert {n: r.status for n, r in records.items()} == status

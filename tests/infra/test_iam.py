@@ -112,6 +112,9 @@ LANDING = layout.landing_prefix("transactions") + "2026-11-20/transactions-2026-
 CURATED = layout.curated_key("transactions", "2026-11-20", SHA)
 QUARANTINE = layout.quarantine_key("transactions", "2026-11-20", "transactions-bad.csv")
 QUARANTINE_REPORT = QUARANTINE + ".validation.json"
+QUARANTINE_PAGE = QUARANTINE + ".validation.html"
+VALIDATION = layout.validation_key("transactions", "2026-11-20", "transactions.csv", SHA)
+VALIDATION_PAGE = VALIDATION + ".validation.html"
 MANIFEST = layout.manifest_key("transactions", "v3")
 MODEL = layout.model_key("fraud", "v4", "model.txt")
 CARD = layout.model_key("fraud", "v4", "card.json")
@@ -121,8 +124,8 @@ CHECKPOINT = layout.checkpoint_prefix("fraud", RUN_KEY) + "round-000040.txt"
 CHECKPOINT_POINTER = layout.checkpoint_prefix("fraud", RUN_KEY) + "latest.json"
 REPORT = layout.report_key("fraud", "v4", "report.html")
 ALL_KEYS = (
-    LANDING, CURATED, QUARANTINE, QUARANTINE_REPORT, MANIFEST, MODEL, CARD, REFERENCE,
-    CHAMPION, CHECKPOINT, CHECKPOINT_POINTER, REPORT,
+    LANDING, CURATED, QUARANTINE, QUARANTINE_REPORT, QUARANTINE_PAGE, VALIDATION_PAGE, MANIFEST,
+    MODEL, CARD, REFERENCE, CHAMPION, CHECKPOINT, CHECKPOINT_POINTER, REPORT,
 )  # fmt: skip
 
 # What each role's code does to the store (tasks/ingest.py, promote.py, artifacts.py,
@@ -136,6 +139,9 @@ NEEDS: dict[str, list[tuple[str, str]]] = {
         ("s3:GetObject", MANIFEST),  # the parent version's manifest
         ("s3:PutObject", QUARANTINE),
         ("s3:PutObject", QUARANTINE_REPORT),
+        ("s3:PutObject", QUARANTINE_PAGE),
+        ("s3:PutObject", VALIDATION + ".validation.json"),  # an accepted file's report
+        ("s3:PutObject", VALIDATION_PAGE),
         ("s3:GetObject", QUARANTINE),  # never overwrite an earlier, different file
     ],
     "training": [

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from schemas.errors import RetrainError
 from tasks.core.gate.decision import Outcome
 
 EVENTS = {Outcome.PROMOTED: "retrain.model.promoted", Outcome.REJECTED: "retrain.model.rejected"}
@@ -57,8 +58,10 @@ def verdict_of(answer: dict[str, Any] | None, timeout_minutes: int | None, syste
     """The approval form's answer as a verdict; no answer means rejected by ``system``."""
     if answer is None:
         return Verdict(False, system, f"no answer within {timeout_minutes} minutes: rejected")
-    actor = str(answer["approver"])
-    comment = answer.get("comment") or ""
+    actor = str(answer.get("approver") or "").strip()
+    if not actor:
+        raise RetrainError("an approval answer needs the approver's name: nothing recorded")
+    comment = (answer.get("comment") or "").strip()
     if answer["approve"]:
         return Verdict(True, actor, comment or "approved")
     return Verdict(False, actor, f"rejected by {actor}: {comment or 'no comment'}")

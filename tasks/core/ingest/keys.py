@@ -52,6 +52,9 @@ def resolve(
     """
     known, out = existing, Resolution()
     for uri, keys in files:
+        if known.empty:  # a first version: nothing to clash with (an empty frame has object
+            known = keys.assign(**{SOURCE: uri})  # columns, which pandas will not merge with
+            continue  # timestamps, the interactions key's event_time)
         hits = keys[key_cols].merge(known, on=key_cols, how="inner")
         if len(hits) and mode == "reject":
             out.rejected.append(_clash(uri, hits, key_cols))

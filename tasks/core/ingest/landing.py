@@ -28,10 +28,12 @@ class FileOutcome:
     details: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-friendly view (for reports and --json): details left out, partitions counted."""
+        """JSON-friendly view (for reports and --json): details left out but the validation
+        page's URI, partitions counted; ``rows`` is the rows read (kept when accepted)."""
         data = asdict(self)
         data.pop("details")
         data["partitions"] = len(self.partitions)
+        data["report_uri"] = self.details.get("report_uri")
         return data
 
 

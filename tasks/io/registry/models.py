@@ -9,6 +9,7 @@ row (it names the champion it expects to replace), and a ledger that only grows
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
 
@@ -17,6 +18,7 @@ from sqlalchemy import Connection, func, select, update
 from schemas import registry as tables
 from schemas.errors import LostRaceError, RegistryError
 from schemas.registry import Champion, Ledger, ModelVersion, utcnow
+from tasks.core.champions import CROWNING, champion_before, version_name
 from tasks.io.registry.decisions import insert_decision
 from tasks.io.registry.engine import Database
 from tasks.io.registry.records import (
@@ -223,31 +225,90 @@ class ModelRegistry(Database):
 
         return self._write(f"promote {model} {version}", work, conflict)
 
-    def rollback(self, model: str, to_version: str | None, actor: str, reason: str) -> LedgerEntry:
-        """Restore a former champion (default: the one before the current) as a new entry.
+    def rollback_target(self, model: str, to_version: str | None) -> tuple[str, str]:
+        """The champion a rollback replaces and the version it restores, checked.
+
+        Without ``to_version``, the champion before the current one on the ledger's chain
+        (so a second rollback goes further back). A bare number (``8``) means ``v8``.
 
         Raises:
-            RegistryError: no champion, no previous champion, or ``to_version``
-                never passed a promotion.
-            LostRaceError: the champion moved while rolling back.
+            RegistryError: no champion, nothing before it, no such version, the target is
+                already the champion, or it never passed a promotion.
         """
         current, entries = self._read(
             "read the ledger", lambda c: (champion_version(c, model), ledger(c, model))
         )
         if current is None:
             raise RegistryError(f"model {model!r} has no champion to roll back")
-        entries = [e for e in entries if e.action in _PROMOTE_ACTIONS]  # not rejections
-        target = to_version
-        if target is None:
-            made = [e for e in entries if e.to_version == current]
-            target = made[-1].from_version if made else None
+        if to_version is None:
+            target = champion_before(entries, current)
             if target is None:
                 raise RegistryError(f"model {model!r}: there is no champion before {current}")
+        else:
+            target = self._known_version(model, to_version)
         if target == current:
             raise RegistryError(f"model {model!r}: {target} is already the champion")
-        if not any(e.to_version == target for e in entries):
+        if not any(e.to_version == target and e.action in CROWNING for e in entries):
             raise RegistryError(f"model {model!r}: {target} never passed a promotion")
-        return self.promote(model, target, current, actor, reason, action="rollback")
+        return current, target
+
+    def _known_version(self, model: str, text: str) -> str:
+        versions = [r.version for r in self.list_model_versions(model)]
+        name = version_name(text)
+        if name is None:
+            raise RegistryError(f"model {model!r}: {text!r} is not a version name (write v<n>)")
+        if name not in versions:
+            known = f"{versions[-1]}..{versions[0]}" if versions else "none"
+            raise RegistryError(f"model {model!r}: no such version {name} (registered: {known})")
+        return name
+
+    def rollback(
+        self,
+        model: str,
+        to_version: str | None,
+        actor: str,
+        reason: str,
+        expected: str | None = None,
+        check: Callable[[str], None] | None = None,
+    ) -> tuple[LedgerEntry, bool]:
+        """Restore a former champion (default: the one before the current) as a new entry.
+
+        ``expected`` names the champion the rollback replaces: if it was already rolled
+        back (the newest ledger entry is that rollback), the call is a no-op returning it,
+        so a retried rollback does not move the champion a second time. ``check`` is
+        called with the target before the compare-and-swap (it raises to refuse it).
+
+        Returns:
+            The ledger entry, and whether this call moved the champion.
+
+        Raises:
+            RegistryError: see ``rollback_target``.
+            LostRaceError: the champion is not ``expected``, or moved while rolling back.
+        """
+        if expected is not None:
+            expected = version_name(expected) or expected
+            done = self._rolled_back_from(model, expected, to_version)
+            if done is not None:
+                return done, False
+        current, target = self.rollback_target(model, to_version)
+        if expected is not None and current != expected:
+            raise LostRaceError(f"model {model!r}: expected champion {expected}, found {current}")
+        if check is not None:
+            check(target)
+        return self.promote(model, target, current, actor, reason, action="rollback"), True
+
+    def _rolled_back_from(
+        self, model: str, expected: str, to_version: str | None
+    ) -> LedgerEntry | None:
+        current, entries = self._read(
+            "read the ledger", lambda c: (champion_version(c, model), ledger(c, model))
+        )
+        last = entries[-1] if entries else None
+        if current == expected or last is None or last.action != "rollback":
+            return None
+        wanted = None if to_version is None else version_name(to_version)
+        same = last.from_version == expected and wanted in (None, last.to_version)
+        return last if same and last.to_version == current else None
 
     def history(self, model: str) -> list[LedgerEntry]:
         """The promotion ledger of ``model``, oldest first."""

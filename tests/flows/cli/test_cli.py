@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import subprocess
@@ -56,6 +57,23 @@ def one_line_error(err: str) -> str:
 
 
 # ---------------------------------------------------------------- errors
+
+
+def test_version_and_short_help() -> None:
+    version = cli("--version")
+    assert version.exit_code == 0
+    assert re.match(r"^retrain \d+\.\d+\.\d+ \(prefect \d", version.stdout), version.stdout
+    short = cli("models", "-h")
+    assert short.exit_code == 0
+    assert "Usage: retrain models" in short.stdout
+
+
+def test_boolean_flags_are_plain_flags_in_help() -> None:
+    shown = cli("rollback", "--help").stdout
+
+    assert re.search(r"^\s+--json\s+Print one JSON document", shown, flags=re.MULTILINE), shown
+    assert "<bool>" not in shown
+    assert "--to <str>" in shown  # an option with a value shows it
 
 
 def test_help_lists_the_commands() -> None:
@@ -184,6 +202,23 @@ def test_data_generate_writes_one_file_per_day(env: Path, store_root: Path) -> N
     assert sorted(data["files"]) == [(store_root / k).as_uri() for k in landed]
 
 
+def test_ingest_logs_no_great_expectations_info(
+    env: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    cli_json("data", "generate", "transactions", "--days", "2", "--rows-per-day", "50")
+    caplog.set_level(logging.INFO)
+
+    ingested = cli_json("ingest", "transactions")
+
+    assert len(ingested["files"]) == 2
+    noise = [
+        r.getMessage()
+        for r in caplog.records
+        if r.name.startswith("great_expectations") and r.levelno < logging.WARNING
+    ]
+    assert noise == []
+
+
 def test_ingest_train_inspect_and_roll_back_from_the_command_line(
     env: Path, store_root: Path
 ) -> None:
@@ -218,6 +253,10 @@ def test_ingest_train_inspect_and_roll_back_from_the_command_line(
     assert champion["dataset_version"] == {"transactions": "v1"}
     assert champion["metrics"]["pr_auc"] == pytest.approx(first["metrics"]["pr_auc"])
     assert datetime.fromisoformat(champion["promoted_at"]).tzinfo is not None
+    card = read_json(store_root / "models/fraud/v1/card.json")
+    assert re.fullmatch(r"[0-9a-f-]{36}", champion["flow_run_id"]), champion["flow_run_id"]
+    assert card["training"]["flow_run_id"] == champion["flow_run_id"]
+    assert f"trained by: flow run {champion['flow_run_id']}" in cli("champion", "fraud").stdout
 
     cli_json("data", "generate", "transactions", "--days", "1", "--rows-per-day", "1500",
              "--start", "2026-10-04")  # fmt: skip
@@ -257,3 +296,81 @@ def test_ingest_train_inspect_and_roll_back_from_the_command_line(
         ("v2", "archived"),
         ("v1", "champion"),
     ]
+
+    header = cli("models", "fraud").stdout.splitlines()[0].split()
+    assert header[:4] == ["version", "status", "datasets", "pr_auc"]
+    assert "roc_auc" in header and "ndcg@10" not in header
+    cost = cli("cost", "fraud").stdout.splitlines()
+    assert cost[0] == "fraud: training runs"
+    assert cost[2].split()[:4] == ["fraud", "2", "2", "succeeded"], cost
+    assert cost[3].split()[:2] == ["total", "2"], cost
+
+    # A second rollback goes further back (nothing before v1), not back to v2.
+    again = cli("rollback", "fraud")
+    assert again.exit_code == 1
+    assert "no champion before v1" in str(again.exception)
+    unknown = cli("rollback", "fraud", "--to", "v99")
+    assert "no such version v99 (registered: v1..v2)" in str(unknown.exception)
+    # Retrying the rollback that already happened, naming the champion it replaced: no-op.
+    retried = cli_json("rollback", "fraud", "--from", "v2")
+    assert (retried["moved"], retried["from_version"], retried["to_version"]) == (
+        False, "v2", "v1",
+    )  # fmt: skip
+    assert len(cli_json("history", "fraud")["ledger"]) == 3
+    # A damaged artifact is refused before the swap, naming the file.
+    damaged = store_root / "models/fraud/v2/model.txt"
+    data = bytearray(damaged.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    damaged.write_bytes(bytes(data))
+    refused = cli("rollback", "fraud", "--to", "2")  # a bare number means v2
+    assert refused.exit_code == 1
+    assert "v2 is damaged, not restored" in str(refused.exception)
+    assert "models/fraud/v2/model.txt" in str(refused.exception)
+    assert cli_json("champion", "fraud")["version"] == "v1"
+    assert read_json(store_root / "models/fraud/champion.json")["version"] == "v1"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("champion", "fruad"),
+        ("models", "nosuch"),
+        ("history", "nosuch"),
+        ("verify", "nosuch"),
+        ("rollback", "nosuch"),
+        ("cost", "nosuch"),
+        ("approve", "nosuch", "v1", "--by", "alice"),
+        ("datasets", "transaction"),
+        ("data", "generate", "transaction"),
+    ],
+)
+def test_every_unknown_name_is_an_error_listing_the_known_ones(
+    retrain_home: Path, run_main: Any, args: tuple[str, ...]
+) -> None:
+    code, out, err = run_main(*args)
+
+    assert code == 1
+    line = one_line_error(err)
+    kind = "dataset" if "transaction" in args else "model"
+    assert f"unknown {kind} '{args[-1] if kind == 'dataset' else args[1]}'" in line
+    assert ("transactions" if kind == "dataset" else "fraud, recs") in line
+    assert out == ""
+    assert not retrain_home.exists()
+
+
+@pytest.mark.parametrize(
+    "args", [("champion", "fraud"), ("models", "fraud"), ("datasets", "transactions"), ("cost",)]
+)
+def test_read_only_commands_create_nothing_and_say_where_they_looked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, run_main: Any, args: tuple[str, ...]
+) -> None:
+    home = tmp_path / "nonexistent" / "deep" / "path"
+    monkeypatch.setenv("RETRAIN_HOME", str(home))
+    monkeypatch.delenv("RETRAIN_DATABASE_URL", raising=False)
+
+    code, out, err = run_main(*args)
+
+    assert code == 1
+    assert f"no registry at {home / 'registry.db'}" in one_line_error(err)
+    assert out == ""
+    assert not (tmp_path / "nonexistent").exists()

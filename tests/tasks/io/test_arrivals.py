@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import os
 import sys
 import time
@@ -447,6 +448,44 @@ def test_listen_once_on_a_local_store_emits_for_the_landing_files(
     assert summary["datasets"] == {"transactions": 1, "users": 1}
     assert (summary["events"], summary["kept"]) == (2, 0)
     assert emitted[0][2]["uri"] == uris[0]  # the URI ingestion records
+
+
+def test_a_restarted_watcher_announces_only_new_files(retrain_home: Path, settings: Any) -> None:
+    from tasks.io.arrivals import FolderWatcher, landing_prefixes, watcher_state
+    from tasks.io.stores import open_store
+
+    store, landing = open_store(settings.object_store_url), landing_prefixes(settings.specs_dir)
+    state = watcher_state(settings)
+    day = retrain_home / "store" / "landing" / "transactions" / "2026-10-01"
+    for name in ("a.csv", "b.csv", "c.csv"):
+        write(day / name, name.encode())
+    calls: Emitted = []
+    assert poll(FolderWatcher(store, landing, 0.1, state), calls) == ["a.csv", "b.csv", "c.csv"]
+    assert state == retrain_home.resolve() / "listen" / "folders.json"
+
+    write(day / "d.csv", b"d")
+    restarted = FolderWatcher(store, landing, 0.1, state)
+
+    assert poll(restarted, calls) == ["d.csv"]  # not a, b, c again
+    assert poll(FolderWatcher(store, landing, 0.1, state), calls) == []
+    (day / "a.csv").unlink()
+    write(day / "a.csv", b"a again")  # re-sent: announced again
+    assert poll(FolderWatcher(store, landing, 0.1, state), calls) == ["a.csv"]
+    state.write_text("{not json")
+    assert len(poll(FolderWatcher(store, landing, 0.1, state), calls)) == 4  # memory lost: all
+
+
+def test_listen_once_says_one_pass_not_every_n_seconds(
+    watcher: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    from tasks.io.arrivals import listen
+
+    with caplog.at_level(logging.INFO, logger="tasks.io.arrivals"):
+        listen(watcher, lambda *a: "id", once=True, flush=lambda: True)
+
+    (line,) = [r.getMessage() for r in caplog.records if "landing folders" in r.getMessage()]
+    assert line.startswith("one pass over landing folders of file://")
+    assert "every" not in line
 
 
 def test_listen_loop_stops_only_when_asked(retrain_home: Path, watcher: Any) -> None:

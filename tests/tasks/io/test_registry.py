@@ -417,7 +417,8 @@ def test_rollback_appends_an_entry_and_restores_the_previous_champion(registry: 
     with pytest.raises(RegistryError, match="no champion before v1"):
         registry.rollback("fraud", None, "ops", "nothing before")
     second = registry.promote("fraud", "v2", "v1", "ci", "better")
-    back = registry.rollback("fraud", None, "ops", "v2 misbehaves")
+    back, moved = registry.rollback("fraud", None, "ops", "v2 misbehaves")
+    assert moved
     assert (back.action, back.from_version, back.to_version) == ("rollback", "v2", "v1")
     assert (back.actor, back.reason) == ("ops", "v2 misbehaves")
     assert registry.history("fraud") == [first, second, back]
@@ -428,10 +429,78 @@ def test_rollback_appends_an_entry_and_restores_the_previous_champion(registry: 
         registry.rollback("fraud", "v3", "ops", "never champion")
     with pytest.raises(RegistryError, match="already the champion"):
         registry.rollback("fraud", "v1", "ops", "no-op")
-    forward = registry.rollback("fraud", "v2", "ops", "fixed after all")
+    forward, _ = registry.rollback("fraud", "v2", "ops", "fixed after all")
     assert (forward.from_version, forward.to_version) == ("v1", "v2")
     statuses = {m.version: m.status for m in registry.list_model_versions("fraud")}
     assert statuses == {"v1": "archived", "v2": "champion", "v3": "candidate"}
+
+
+def _crown_in_turn(registry: Registry, count: int) -> None:
+    _register(registry, "fraud", count)
+    previous = None
+    for seq in range(1, count + 1):
+        registry.promote("fraud", f"v{seq}", previous, "ci", "better")
+        previous = f"v{seq}"
+
+
+def test_a_second_rollback_goes_further_back_instead_of_toggling(registry: Registry) -> None:
+    _crown_in_turn(registry, 4)
+
+    steps = [registry.rollback("fraud", None, "ops", f"back {i}")[0] for i in range(3)]
+
+    assert [(e.from_version, e.to_version) for e in steps] == [
+        ("v4", "v3"),
+        ("v3", "v2"),
+        ("v2", "v1"),
+    ]
+    with pytest.raises(RegistryError, match="no champion before v1"):
+        registry.rollback("fraud", None, "ops", "nothing left")
+    forward, _ = registry.rollback("fraud", "v4", "ops", "v4 was fine after all")
+    assert (forward.from_version, forward.to_version) == ("v1", "v4")
+    again, _ = registry.rollback("fraud", None, "ops", "no, it was not")
+    assert (again.from_version, again.to_version) == ("v4", "v1")
+
+
+def test_rollback_names_unknown_versions_and_accepts_bare_numbers(registry: Registry) -> None:
+    _crown_in_turn(registry, 3)
+
+    with pytest.raises(RegistryError, match=r"no such version v99 \(registered: v1\.\.v3\)"):
+        registry.rollback("fraud", "v99", "ops", "typo")
+    with pytest.raises(RegistryError, match="'eight' is not a version name"):
+        registry.rollback("fraud", "eight", "ops", "typo")
+    entry, _ = registry.rollback("fraud", "1", "ops", "bare number")
+
+    assert (entry.from_version, entry.to_version) == ("v3", "v1")
+
+
+def test_a_retried_rollback_naming_its_champion_moves_nothing(registry: Registry) -> None:
+    _crown_in_turn(registry, 3)
+    done, moved = registry.rollback("fraud", None, "ops", "v3 misbehaves", expected="v3")
+    assert moved and (done.from_version, done.to_version) == ("v3", "v2")
+
+    retried, moved_again = registry.rollback("fraud", None, "ops", "retry", expected="v3")
+
+    assert not moved_again
+    assert retried == done
+    assert registry.history("fraud")[-1] == done
+    champion = registry.champion("fraud")
+    assert champion is not None and champion.version == "v2"
+    with pytest.raises(LostRaceError, match="expected champion v1, found v2"):
+        registry.rollback("fraud", None, "ops", "stale", expected="v1")
+
+
+def test_a_rollback_check_refuses_the_target_before_the_swap(registry: Registry) -> None:
+    _crown_in_turn(registry, 2)
+
+    def damaged(version: str) -> None:
+        raise RegistryError(f"{version} is damaged")
+
+    with pytest.raises(RegistryError, match="v1 is damaged"):
+        registry.rollback("fraud", None, "ops", "try", check=damaged)
+
+    champion = registry.champion("fraud")
+    assert champion is not None and champion.version == "v2"
+    assert [e.action for e in registry.history("fraud")] == ["promote", "promote"]
 
 
 def test_racing_first_promotions_have_exactly_one_winner(url: str, registry: Registry) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from schemas.errors import RetrainError
 from tasks.core.gate.decision import Outcome
 from tasks.core.gate.outcomes import event_for, lost_race, verdict_of
 
@@ -47,3 +48,9 @@ def test_no_answer_in_time_is_rejected_by_the_system() -> None:
     verdict = verdict_of(None, 45, "retrain_model flow")
     assert (verdict.approve, verdict.actor) == (False, "retrain_model flow")
     assert verdict.reason == "no answer within 45 minutes: rejected"
+
+
+@pytest.mark.parametrize("approver", ["", "   ", None])
+def test_an_answer_without_an_approver_records_nothing(approver: str | None) -> None:
+    with pytest.raises(RetrainError, match="needs the approver's name"):
+        verdict_of({"approve": False, "approver": approver, "comment": ""}, 60, "sys")

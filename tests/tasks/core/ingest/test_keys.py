@@ -50,3 +50,20 @@ def test_without_keys_drops_exactly_those_rows_in_order() -> None:
     frame = pd.DataFrame({"id": ["a", "b", "c"], "v": [1, 2, 3]})
     left = without_keys(frame, pd.DataFrame({"id": ["b"]}), KEYS)
     assert list(left["id"]) == ["a", "c"] and list(left["v"]) == [1, 3]
+
+
+@pytest.mark.parametrize("mode", ["reject", "replace"])
+def test_a_first_version_with_a_timestamp_in_its_key_has_nothing_to_clash_with(mode: str) -> None:
+    """interactions: (user_id, item_id, event_time); the first commit has no earlier rows."""
+    cols = ["user_id", "event_time"]
+    empty = pd.DataFrame(columns=[*cols, PARTITION, SOURCE])  # object columns
+    stamp = pd.to_datetime(["2026-10-01T10:00:00Z", "2026-10-01T11:00:00Z"], utc=True)
+    day1 = pd.DataFrame({"user_id": ["u1", "u2"], "event_time": stamp, PARTITION: "p1"})
+    day2 = pd.DataFrame({"user_id": ["u1"], "event_time": stamp[:1], PARTITION: "p2"})
+
+    found = resolve(empty, [("d1.csv", day1), ("d2.csv", day2)], cols, mode)
+
+    if mode == "reject":
+        assert [c.uri for c in found.rejected] == ["d2.csv"]  # d2 repeats d1's (u1, 10:00)
+    else:
+        assert found.replaced_by == {"p1": "d2.csv"}
