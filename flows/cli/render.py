@@ -201,10 +201,9 @@ def quickstart_closing(champions: dict[str, dict[str, Any] | None]) -> str:
         metrics = {k: v for k, v in champion["metrics"].items() if isinstance(v, float)}
         shown = ", ".join(f"{k} {v:.4f}" for k, v in metrics.items())
         lines.append(f"{model} champion {champion['version']}: {shown}")
-        base = champion["metrics"].get("baseline_popularity")
-        if base:
+        for name, base in (champion["metrics"].get("baselines") or {}).items():
             lines.append(
-                "  popularity baseline: " + ", ".join(f"{k} {v:.4f}" for k, v in base.items())
+                f"  baseline {name}: " + ", ".join(f"{k} {v:.4f}" for k, v in base.items())
             )
         lines += [f"  model: {champion['artifact_uri']}", f"  card:  {champion['card_uri']}"]
     lines.append("next: retrain champion fraud | retrain history recs | retrain verify fraud")

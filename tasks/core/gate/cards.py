@@ -23,10 +23,13 @@ class Lineage:
 
 
 def card_metrics(evidence: Evidence) -> dict[str, Any]:
-    """The challenger's holdout metrics; ranking adds the popularity baseline's figures."""
+    """The challenger's holdout metrics, each baseline's on the same rows, and the strongest."""
     out: dict[str, Any] = dict(evidence.challenger)
-    if evidence.baseline is not None:
-        out["baseline_popularity"] = dict(evidence.baseline)
+    if evidence.baselines:
+        out["baselines"] = {b.name: dict(b.metrics) for b in evidence.baselines}
+        strongest = evidence.strongest_baseline()
+        if strongest is not None:
+            out["strongest_baseline"] = strongest.name
     if "candidate_recall" in evidence.info:
         out["candidate_recall"] = evidence.info["candidate_recall"]
     return out

@@ -40,6 +40,20 @@ class SliceMetric:
 
 
 @dataclass(frozen=True)
+class BaselineEvidence:
+    """A simple model scored on the same holdout as the challenger.
+
+    ``metrics`` carries the same metric names as the challenger's; ``interval`` is the
+    paired bootstrap of challenger - baseline on the primary metric (None when the
+    difference was not resampled).
+    """
+
+    name: str  # e.g. "logistic_regression", "popularity_all_time", "popularity_recent_positive"
+    metrics: dict[str, float]
+    interval: Interval | None = None
+
+
+@dataclass(frozen=True)
 class Evidence:
     """Everything measured about a challenger (and the champion on the same rows)."""
 
@@ -53,11 +67,19 @@ class Evidence:
     latency_p99_ms: float | None = None
     model_bytes: int | None = None
     robustness_shift: float | None = None
-    baseline: dict[str, float] | None = None  # ranking: the popularity baseline, same metrics
+    baselines: list[BaselineEvidence] = field(default_factory=list)
     info: dict[str, Any] = field(default_factory=dict)  # e.g. candidate recall
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    def strongest_baseline(self) -> BaselineEvidence | None:
+        """The baseline that scores best on the primary metric (None without baselines)."""
+        scored = [b for b in self.baselines if self.primary_metric in b.metrics]
+        if not scored:
+            return None
+        sign = metric_direction(self.primary_metric)
+        return max(scored, key=lambda b: sign * b.metrics[self.primary_metric])
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from schemas.specs import Policy, metric_direction
 from tasks.core.gate import metrics
 from tasks.core.gate import ranking_metrics as rm
 from tasks.core.gate.bootstrap import paired_bootstrap, paired_draws
-from tasks.core.gate.decision import Evidence, SliceMetric
+from tasks.core.gate.decision import BaselineEvidence, Evidence, SliceMetric
 from tasks.core.sampling import sample_positions
 
 if TYPE_CHECKING:
@@ -170,7 +170,7 @@ def evaluate_ranking(
         champion=champ,
         interval=interval,
         slices=slices,
-        baseline=base,
+        baselines=[BaselineEvidence("popularity_recent", base)],
         info=dict(prepared.info),
     )
 

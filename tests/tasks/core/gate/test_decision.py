@@ -512,3 +512,15 @@ def test_skip_is_a_skipped_decision_with_its_reason() -> None:
     assert d.outcome == Outcome.SKIPPED
     assert d.reasons == ["no new data since v3"]
     assert d.to_dict()["outcome"] == "skipped"
+
+
+def test_strongest_baseline_follows_the_metric_direction() -> None:
+    from tasks.core.gate.decision import BaselineEvidence
+
+    weak = BaselineEvidence("weak", {"pr_auc": 0.2, "log_loss": 0.3})
+    strong = BaselineEvidence("strong", {"pr_auc": 0.3, "log_loss": 0.4})
+    unscored = BaselineEvidence("unscored", {"roc_auc": 0.99})
+    assert evidence().strongest_baseline() is None
+    assert evidence(baselines=[weak, strong, unscored]).strongest_baseline() == strong
+    lower_better = evidence(primary_metric="log_loss", baselines=[weak, strong])
+    assert lower_better.strongest_baseline() == weak
