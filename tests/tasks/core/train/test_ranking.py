@@ -13,6 +13,8 @@ import pytest
 from schemas.specs import ModelSpec, Negatives, load_model_spec
 from tasks import samples as generate
 from tasks.core.gate.bootstrap import paired_bootstrap
+from tasks.core.gate.evaluation import evaluate_ranking
+from tasks.core.gate.measure import baseline_scores
 from tasks.core.gate.ranking_metrics import coverage, per_user_metrics, top_k, weighted_mean
 from tasks.core.train.candidates import Truth, build_window
 from tasks.core.train.negatives import sample_negatives
@@ -233,3 +235,21 @@ def test_thin_windows_name_the_spec_fields(sparse_data: dict[str, pd.DataFrame])
     )
     with pytest.raises(NotEnoughData, match=expected):
         prepare_ranking(sparse_data, load_model_spec("recs"))
+
+
+def test_both_popularity_baselines_are_paired_on_the_holdout(
+    sparse_data: dict[str, pd.DataFrame],
+) -> None:
+    spec = _with(load_model_spec("recs"), SPARSE_SPEC)
+    prep = prepare_ranking(sparse_data, spec)
+    scores = baseline_scores(prep.test_frame)
+    recent = scores["popularity_recent_positive"]
+    ev = evaluate_ranking(spec.policy, prep, recent, None, scores, "item_id", 1)
+    by_name = {b.name: b for b in ev.baselines}
+    assert set(by_name) == {"popularity_all_time", "popularity_recent_positive"}
+    same = by_name["popularity_recent_positive"]
+    assert same.metrics == ev.challenger
+    assert same.interval is not None and same.interval.estimate == pytest.approx(0.0)
+    other = by_name["popularity_all_time"].interval
+    assert other is not None and other.unit == "users" and other.low <= other.estimate <= other.high
+    assert ev.strongest_baseline() is not None
