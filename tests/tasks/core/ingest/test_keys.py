@@ -50,3 +50,15 @@ def test_without_keys_drops_exactly_those_rows_in_order() -> None:
     frame = pd.DataFrame({"id": ["a", "b", "c"], "v": [1, 2, 3]})
     left = without_keys(frame, pd.DataFrame({"id": ["b"]}), KEYS)
     assert list(left["id"]) == ["a", "c"] and list(left["v"]) == [1, 3]
+
+
+def test_a_first_version_of_several_files_keeps_timestamp_keys_comparable() -> None:
+    """A new dataset's (empty, untyped) key set must not turn later files' times into objects."""
+    t = pd.Timestamp("2026-01-05 10:00", tz="UTC")
+    empty = pd.DataFrame(columns=["id", "event_time", PARTITION, SOURCE])
+    files = [
+        (f"week{k}.csv", pd.DataFrame({"id": ["a"], "event_time": [t], PARTITION: f"p{k}"}))
+        for k in range(3)
+    ]
+    found = resolve(empty, files, ["id", "event_time"], "reject")
+    assert [c.uri for c in found.rejected] == ["week1.csv", "week2.csv"]
