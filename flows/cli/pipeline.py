@@ -185,8 +185,7 @@ def spec_check(
     """Do MODEL's windows fit the current data? Rows and query groups in each window,
     whether split.min_rows holds, and windows that would (read-only)."""
     from schemas.specs import load_model_spec
-    from tasks.core.train.fitting import describe
-    from tasks.steps.specs import check_model_windows
+    from tasks.steps.specs import check_model_windows, describe
 
     load_model_spec(model, settings().specs_dir)
     report = check_model_windows.fn(model, settings())

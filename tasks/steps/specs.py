@@ -9,9 +9,11 @@ from prefect.cache_policies import NO_CACHE
 
 from schemas.settings import Settings
 from schemas.specs import load_model_spec
-from tasks.core.train.fitting import check_spec_windows
+from tasks.core.train.fitting import check_spec_windows, describe
 from tasks.io import datasets
 from tasks.steps.logs import step_logger
+
+__all__ = ["check_model_windows", "describe"]
 
 
 @task(cache_policy=NO_CACHE)
