@@ -9,7 +9,7 @@ noisy machine:
 - ingest: the `ingest-dataset` flow for one daily CSV (read, coerce, Great Expectations
   suite, partitions, manifest, registry) against `pandas.read_csv` + `to_parquet`.
 
-Usage: .venv/bin/python benchmarks/bench_retrain.py [--days 14] [--rows 4000]
+Usage: .venv/bin/python benchmarks/bench_retrain.py [--days 14] [--rows 4000] [--json]
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--days", type=int, default=14)
     parser.add_argument("--rows", type=int, default=4000)
+    parser.add_argument("--json", action="store_true", help="print one line of JSON")
     args = parser.parse_args()
     home = Path(tempfile.mkdtemp(prefix="retrain-bench-"))
     os.environ.update(
@@ -111,8 +112,9 @@ def main() -> None:
         "ingest_flow_s": round(ingest_flow, 2),
         "pandas_csv_to_parquet_s": round(ingest_bare, 3),
         "ingest_ratio": round(ingest_flow / ingest_bare, 1),
+        "load": os.getloadavg(),
     }
-    print(json.dumps(report, indent=1))
+    print(json.dumps(report, indent=None if args.json else 1))
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ from tasks.steps.naming import run_name
 from tasks.steps.publish import publish, record_skip, resolve_approval
 from tasks.steps.reports import publish_retrain_report, retrain_markdown, retrain_message
 from tasks.steps.train import (
+    abandon_run,
     decide,
     evaluate_challenger,
     load_training_frames,
@@ -46,9 +47,13 @@ def retrain_model(params: RetrainParams) -> dict[str, Any]:
     trained = train_challenger(plan, frames, settings)
     if isinstance(trained, str):
         return _reported(asdict(record_skip(plan, trained, settings)), settings)
-    evidence = evaluate_challenger(plan, trained, settings)
-    decision = decide(evidence, plan)
-    result = asdict(publish(plan, trained, evidence, decision, settings))
+    try:
+        evidence = evaluate_challenger(plan, trained, settings)
+        decision = decide(evidence, plan)
+        result = asdict(publish(plan, trained, evidence, decision, settings))
+    except BaseException as exc:  # every training run ends with a final status
+        abandon_run(trained, exc, settings)
+        raise
     if result["outcome"] == "pending_approval" and deployment.id is not None:
         timeout = plan.spec.policy.approval.timeout_minutes
         answer = _request_approval(result, timeout)

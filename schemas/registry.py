@@ -44,7 +44,7 @@ FILE_STATUSES = ("accepted", "quarantined")
 MODEL_STATUSES = ("candidate", "champion", "archived", "rejected")
 DECISION_OUTCOMES = ("promoted", "rejected", "pending_approval", "skipped")
 LEDGER_ACTIONS = ("promote", "rollback", "approve", "reject")
-RUN_STATUSES = ("running", "succeeded", "failed", "skipped")
+RUN_STATUSES = ("running", "succeeded", "failed", "interrupted", "lost_race", "skipped")
 MONITORING_STATUSES = (
     "ok", "drift", "degraded", "insufficient_data", "no_champion", "champion_unverified",
     "reference_outdated",
@@ -188,6 +188,31 @@ class ModelVersion(Base):
     card_sha256: Mapped[str | None] = mapped_column(SHA256)
     metrics: Mapped[dict[str, Any]] = mapped_column(default=dict)
     eval_fingerprint: Mapped[str | None] = mapped_column(SHA256)
+    created_at: Mapped[datetime] = _created_at()
+
+
+class VersionReservation(Base):
+    """A version number taken before any artifact is uploaded, by one training run.
+
+    Unique per (model, version) and per (model, training key): a run that cannot reserve
+    lost the race and uploads nothing. A reservation whose run is no longer running (or
+    has none, ``run_id`` NULL after ``retrain gc``) is stale and may be reclaimed by a run
+    of the same inputs.
+    """
+
+    __tablename__ = "version_reservations"
+    __table_args__ = (
+        UniqueConstraint("model", "seq"),
+        UniqueConstraint("model", "version"),
+        UniqueConstraint("model", "training_key"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    model: Mapped[str] = mapped_column(NAME)
+    seq: Mapped[int] = mapped_column(Integer)
+    version: Mapped[str] = mapped_column(VERSION)
+    training_key: Mapped[str] = mapped_column(SHA256)
+    run_id: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = _created_at()
 
 

@@ -50,6 +50,11 @@ class Settings(BaseSettings):
         default=None,
         description="Price table (default: the dated table shipped as package data).",
     )
+    fault_at: str | None = Field(
+        default=None,
+        description="Test only (tests/reliability): end the process with exit code 137 at"
+        " this step boundary (tasks/io/faults.py lists them). Never set it in production.",
+    )
 
     @property
     def registry_url(self) -> str:

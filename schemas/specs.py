@@ -166,6 +166,28 @@ class Guards(Frozen):
     robustness: RobustnessGuard | None = None
 
 
+class BaselineMode(StrEnum):
+    REPORT = "report"
+    MUST_BEAT = "must_beat"
+
+
+class BaselinePolicy(Frozen):
+    """What the gate does with the baselines (logistic regression; popularity for rankers)."""
+
+    mode: BaselineMode = Field(
+        default=BaselineMode.REPORT,
+        description="report: measure the baselines and name the strongest in the card;"
+        " must_beat: also reject a challenger whose paired interval against the strongest"
+        " baseline does not clear the margin.",
+    )
+    margin: float = Field(
+        default=0.0,
+        ge=0,
+        description="must_beat: the lower confidence bound of challenger - strongest baseline"
+        " on the primary metric must be above this.",
+    )
+
+
 class Approval(Frozen):
     required: bool = False
     timeout_minutes: int = Field(default=60, ge=1, le=7 * 24 * 60)
@@ -181,6 +203,7 @@ class Policy(Frozen):
     bootstrap_resamples: int = Field(default=1000, ge=100, le=20_000)
     floors: dict[str, float] = Field(default_factory=dict)
     guards: Guards = Guards()
+    baseline: BaselinePolicy = BaselinePolicy()
     approval: Approval = Approval()
     monthly_budget_usd: float | None = Field(
         default=None,

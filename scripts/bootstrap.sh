@@ -1,22 +1,34 @@
 #!/usr/bin/env bash
 # Create .venv at the repository root (if missing) and install the locked dependencies.
-# Usage: scripts/bootstrap.sh   (idempotent: reinstalls only when the lock file changes)
+# Usage: scripts/bootstrap.sh [runtime|dev]
+#   runtime  requirements.lock: what `retrain` needs (scripts/quickstart.sh)
+#   dev      requirements-dev.lock: runtime plus the test and lint tools (default; scripts/test.sh)
+# Both lock files carry sha256 hashes and are installed with --require-hashes: a file whose hash
+# is not in the lock is refused. Idempotent: reinstalls only when a lock file changes.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
+mode="${1:-dev}"
+case "$mode" in
+  runtime) lock=requirements.lock ;;
+  dev) lock=requirements-dev.lock ;;
+  *) echo "error: unknown mode '$mode' (expected runtime or dev)" >&2; exit 2 ;;
+esac
 python="${PYTHON:-python3}"
 "$python" -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
   || { echo "error: Python 3.11+ is required ($python is $("$python" --version 2>&1))" >&2; exit 1; }
-stamp=".venv/.installed-$(sha256sum requirements.lock pyproject.toml | sha256sum | cut -c1-16)"
+key="$(sha256sum requirements.lock requirements-dev.lock pyproject.toml | sha256sum | cut -c1-16)"
+# The dev set includes the runtime set: an up-to-date dev install satisfies both modes.
+if [ -f ".venv/.installed-$mode-$key" ] || [ -f ".venv/.installed-dev-$key" ]; then
+  exit 0
+fi
 if [ ! -x .venv/bin/python ]; then
   echo "creating .venv ..." >&2
   "$python" -m venv .venv
 fi
-if [ ! -f "$stamp" ]; then
-  echo "installing locked dependencies into .venv (first run takes 1-3 minutes) ..." >&2
-  .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-  .venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
-  .venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
-  rm -f .venv/.installed-*
-  touch "$stamp"
-fi
+echo "installing $lock into .venv (first run takes 1-3 minutes) ..." >&2
+.venv/bin/python -m pip install --quiet --disable-pip-version-check --require-hashes -r "$lock"
+# The project itself (editable, no dependencies: they all came from the lock above).
+.venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+rm -f .venv/.installed-*
+touch ".venv/.installed-$mode-$key"

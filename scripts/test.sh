@@ -2,7 +2,7 @@
 # Install (if needed) and run lint, type checks, the import contracts and the whole test suite.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-"$root/scripts/bootstrap.sh"
+"$root/scripts/bootstrap.sh" dev
 cd "$root"
 export PREFECT_SERVER_ANALYTICS_ENABLED=false DO_NOT_TRACK=1 GX_ANALYTICS_ENABLED=false
 .venv/bin/python -m ruff check flows tasks schemas tests benchmarks

@@ -8,7 +8,9 @@ with a one-line error otherwise.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import math
 import os
 import sys
 from typing import Annotated, Any
@@ -42,7 +44,23 @@ def settings() -> Settings:
 
 def emit(data: Any, as_json: bool, text: str) -> None:
     """Print ``data`` as one JSON document, or ``text`` for people."""
-    typer.echo(json.dumps(data, indent=1, default=str) if as_json else text)
+    typer.echo(json.dumps(_strict(data), indent=1, default=str) if as_json else text)
+
+
+def _strict(value: Any) -> Any:
+    """Strict JSON values: a numpy scalar as its Python value (a numpy bool is a JSON boolean,
+    not the string "True"), NaN and infinities as null, times in ISO 8601 with their offset."""
+    if type(value).__module__ == "numpy" and getattr(value, "ndim", None) == 0:
+        value = value.item()
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {str(k): _strict(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_strict(v) for v in value]
+    return value
 
 
 def quiet_prefect() -> None:

@@ -118,7 +118,45 @@ def verify_text(data: dict[str, Any]) -> str:
         else data.get("pointer_detail", "")
     )
     lines.append(f"champion.json: {shown}; {state}")
+    lines += _dataset_lines(data.get("datasets", []))
+    lines += _finding_lines(data.get("findings", []))
     return "\n".join(lines)
+
+
+def verify_all_text(data: dict[str, Any]) -> str:
+    lines = [
+        ln
+        for m in data["models"]
+        for ln in verify_text(m).splitlines()
+        if not ln.startswith("FINDING")
+    ]
+    lines += _dataset_lines(data["datasets"])
+    lines += _finding_lines([f for m in data["models"] for f in m["findings"]] + data["findings"])
+    lines.append("ok" if data["ok"] else "FAILED")
+    return "\n".join(lines)
+
+
+def _dataset_lines(checked: list[dict[str, Any]]) -> list[str]:
+    return [
+        f"{c['dataset']} {c['version']}: "
+        + ("ok" if c["ok"] else f"FAILED ({'; '.join(c['problems'])})")
+        for c in checked
+    ]
+
+
+def _finding_lines(findings: list[dict[str, str]]) -> list[str]:
+    return [f"FINDING {f['what']}: {f['where']}: {f['detail']}" for f in findings]
+
+
+def gc_text(data: dict[str, Any]) -> str:
+    verb = "would remove" if data["dry_run"] else "removed"
+    lines = [
+        f"{verb} {item['kind']}: {item['where']} ({item['objects']} object(s)): {item['why']}"
+        for item in data["removed"]
+    ]
+    lines += [f"kept: {item['where']}: {item['why']}" for item in data["kept"]]
+    lines += [f"closed training run {run} as interrupted" for run in data["runs_closed"]]
+    return "\n".join(lines) or "nothing to collect"
 
 
 def cost_text(data: dict[str, Any]) -> str:

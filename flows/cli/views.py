@@ -1,5 +1,5 @@
 """Commands that show or repair what the registry holds: champion, models, history,
-datasets, verify, rollback, cost."""
+datasets, verify, gc, rollback, cost."""
 
 from __future__ import annotations
 
@@ -31,7 +31,36 @@ def models(model: Annotated[str, typer.Argument()], as_json: JsonOpt = False) ->
 
     rows = catalog.models_data(settings(), model)
     columns = ["version", "status", "datasets", "pr_auc", "ndcg@10", "created_at"]
-    emit(rows, as_json, render.table(rows, columns))
+    emit({"model": model, "versions": rows}, as_json, render.table(rows, columns))
+
+
+@app.command()
+def report(
+    model: Annotated[str, typer.Argument()],
+    version: Annotated[str | None, typer.Argument(help="Default: the newest version.")] = None,
+    open_it: Annotated[
+        bool, typer.Option("--open", help="Open the page in the default browser.")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Print where the evaluation report of a trained version is (self-contained HTML).
+
+    It shows the decision with every check, the metrics of challenger, champion and
+    baselines, the curves, slices, feature importance, the metric over versions, cost
+    and lineage. With an S3 store, --open opens a presigned link (valid one hour).
+    """
+    from schemas.specs import load_model_spec
+    from tasks.steps.evaluation import find_report
+
+    load_model_spec(model, settings().specs_dir)
+    data = find_report(model, version, settings())
+    emit(data, as_json, data["local_path"] or data["html"])
+    if open_it:
+        import webbrowser
+
+        target = data["link"] or data["html"]
+        if not webbrowser.open(target):
+            typer.echo(f"no browser to open {target}", err=True)
 
 
 @app.command()
@@ -54,17 +83,41 @@ def datasets(dataset: Annotated[str, typer.Argument()], as_json: JsonOpt = False
 
 @app.command()
 def verify(
-    model: Annotated[str, typer.Argument()],
+    model: Annotated[str | None, typer.Argument(help="Required unless --all.")] = None,
     version: Annotated[str | None, typer.Argument(help="Default: every version.")] = None,
+    every: Annotated[bool, typer.Option("--all", help="Every model and every dataset.")] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Check every artifact's sha256 against the registry and repair a lagging champion.json."""
-    from tasks.steps.maintenance import verify_model
+    """Check artifacts, dataset manifests and partitions (sha256 against the registry) and
+    the registry's champion story; repair a lagging champion.json. Exit 1 on any finding."""
+    from schemas.errors import RetrainError
+    from tasks.steps.maintenance import verify_everything, verify_model
 
-    data = verify_model.fn(model, version, settings())
-    emit(data, as_json, render.verify_text(data))
+    if every:
+        data = verify_everything.fn(settings())
+        emit(data, as_json, render.verify_all_text(data))
+    elif model is None:
+        raise RetrainError("verify needs a MODEL, or --all")
+    else:
+        data = verify_model.fn(model, version, settings())
+        emit(data, as_json, render.verify_text(data))
     if not data["ok"]:
         raise typer.Exit(1)
+
+
+@app.command()
+def gc(
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Only list what would be removed.")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Remove what failed runs left in the store: unregistered version folders, orphan
+    dataset manifests, stale checkpoints. Never anything registered."""
+    from tasks.steps.maintenance import collect_garbage
+
+    data = collect_garbage.fn(dry_run, settings())
+    emit(data, as_json, render.gc_text(data))
 
 
 @app.command()

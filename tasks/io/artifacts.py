@@ -3,18 +3,12 @@
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Callable
 from typing import Any
 
 import lightgbm as lgb
 
-from schemas.errors import (
-    ImmutableObjectError,
-    LostRaceError,
-    RetrainError,
-    StoreError,
-)
+from schemas.errors import StoreError
 from schemas.settings import Settings
 from schemas.specs import Features
 from tasks.core import layout
@@ -22,6 +16,7 @@ from tasks.core.documents import to_json_bytes
 from tasks.core.gate.measure import Scorer
 from tasks.core.train.booster import load_booster
 from tasks.core.train.features import Encoding
+from tasks.io import claims, faults
 from tasks.io.registry import AlreadyRegisteredError, ModelVersionRecord, NewModelVersion
 from tasks.io.runtime import runtime
 from tasks.io.stores import sha256_hex
@@ -99,38 +94,29 @@ def verify_version(record: ModelVersionRecord, settings: Settings) -> dict[str, 
 
 
 CardBuilder = Callable[[str, dict[str, Any]], dict[str, Any]]
-REGISTER_ATTEMPTS = 5
 
 
 def register_version(
     fields: dict[str, Any],
     files: dict[str, bytes],
     card_for: CardBuilder,
+    run_id: int,
     settings: Settings,
-    log: logging.Logger | logging.LoggerAdapter[Any],
 ) -> ModelVersionRecord | None:
-    """Upload ``files`` and the card, then register them under the next free version.
+    """Reserve a version for training run ``run_id``, upload ``files`` and the card there,
+    then register them as a candidate.
 
     ``fields`` are the :class:`NewModelVersion` fields other than the version and the
-    artifact URIs; ``card_for(version, artifacts)`` builds the card. Files a crashed
-    run left under the next number are never overwritten: that number is skipped (the
-    registry allows the gap). Returns None if these inputs were registered meanwhile.
+    artifact URIs; ``card_for(version, artifacts)`` builds the card. Returns None, having
+    uploaded nothing, when another run holds or registered these inputs (it lost the race).
     """
-    rt = runtime(settings)
-    model = fields["model"]
-    version = rt.registry.next_model_version(model)
-    for _attempt in range(REGISTER_ATTEMPTS):
-        try:
-            return _upload_and_register(fields, version, files, card_for, settings)
-        except AlreadyRegisteredError:
-            return None
-        except ImmutableObjectError as exc:
-            log.warning("%s: %s; using the next number", model, exc)
-            version = f"v{int(version[1:]) + 1}"
-        except LostRaceError as exc:
-            log.warning("version %s was taken by another run (%s); retrying", version, exc)
-            version = rt.registry.next_model_version(model)
-    raise RetrainError(f"{model}: could not register a version after {REGISTER_ATTEMPTS} attempts")
+    reserved = claims.claim_version(fields["model"], fields["training_key"], run_id, settings)
+    if reserved is None:
+        return None
+    try:
+        return _upload_and_register(fields, reserved.version, files, card_for, settings)
+    except AlreadyRegisteredError:
+        return None
 
 
 def _upload_and_register(
@@ -148,6 +134,7 @@ def _upload_and_register(
         uploaded[name] = {"uri": info.uri, "sha256": sha256_hex(body), "bytes": len(body)}
     card = to_json_bytes(card_for(version, uploaded))
     card_info = rt.store.put_bytes(layout.model_key(model, version, "card.json"), card)
+    faults.fault_point("after_upload", settings)
     return rt.registry.register_model_version(
         NewModelVersion(
             **fields,

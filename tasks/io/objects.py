@@ -68,6 +68,13 @@ class ObjectStore(Protocol):
     def delete(self, key: str) -> None:
         """Remove a mutable object (no-op if absent); ``ImmutableObjectError`` if immutable."""
 
+    def purge(self, key: str) -> None:
+        """Remove an object even where the layout marks it write-once (no-op if absent).
+
+        Only for leftovers no registry row refers to: ``retrain gc``, or a reclaimed
+        version reservation clearing what its dead holder uploaded.
+        """
+
     def link(self, key: str, expires_s: int) -> str | None:
         """An HTTP link a browser can open for ``expires_s`` seconds (None: no such link)."""
 

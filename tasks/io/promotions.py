@@ -13,6 +13,7 @@ from schemas.errors import LostRaceError
 from schemas.settings import Settings
 from tasks.core.gate.decision import Outcome
 from tasks.core.gate.outcomes import Verdict, lost_race
+from tasks.io import faults
 from tasks.io.registry import ModelVersionRecord, NewDecision
 from tasks.io.runtime import runtime
 
@@ -36,15 +37,33 @@ def settle(
         new = NewDecision(model, version, expected, outcome.value, reasons, evidence)
         try:
             registry.promote(model, version, expected, actor, "; ".join(reasons), decision=new)
+            faults.fault_point("after_cas", settings)
             return outcome, reasons
         except LostRaceError as exc:
             outcome, reasons = lost_race(str(exc))
+    settled = _settled_by_another(record, settings)
+    if settled is not None:
+        return settled
     new = NewDecision(model, version, expected, outcome.value, reasons, evidence)
     if outcome == Outcome.REJECTED:
         registry.set_model_status(model, version, "rejected", decision=new)
     else:
         registry.record_decision(model, version, expected, outcome.value, reasons, evidence)
     return outcome, reasons
+
+
+def _settled_by_another(
+    record: ModelVersionRecord, settings: Settings
+) -> tuple[Outcome, list[str]] | None:
+    """What another run (a recovery of the same version) already made of ``record``, if it is
+    no longer a candidate: that outcome stands, and nothing more is recorded."""
+    now = runtime(settings).registry.get_model_version(record.model, record.version)
+    if now is None or now.status == "candidate":
+        return None
+    by = f"{record.version} is already {now.status}: another run of these inputs decided it"
+    if now.status == "champion":
+        return Outcome.PROMOTED, [by]
+    return Outcome.REJECTED, [by]
 
 
 def answer(

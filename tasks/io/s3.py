@@ -186,6 +186,10 @@ class S3Store:
     def delete(self, key: str) -> None:
         """delete_object for a mutable key."""
         _refuse_delete(key)
+        self.purge(key)
+
+    def purge(self, key: str) -> None:
+        """delete_object even for a write-once key (unregistered leftovers only)."""
         with self._errors("delete", self._s3key(key)):
             self._client.delete_object(Bucket=self.bucket, Key=self._s3key(key))
 

@@ -162,6 +162,10 @@ class FileStore:
         _refuse_delete(key)
         self._path(key).unlink(missing_ok=True)
 
+    def purge(self, key: str) -> None:
+        """Unlink the file even if immutable (unregistered leftovers only)."""
+        self._path(key).unlink(missing_ok=True)
+
     def link(self, key: str, expires_s: int) -> str | None:
         """None: a local file has no HTTP link (show its path instead)."""
         return None

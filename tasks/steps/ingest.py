@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from typing import Any
 
@@ -13,7 +14,7 @@ from schemas.settings import Settings
 from tasks.core.ingest import manifests
 from tasks.core.ingest.keys import clash_report
 from tasks.core.ingest.landing import FileOutcome, is_landing_file, landing_date
-from tasks.core.ingest.validation import validate_file
+from tasks.core.ingest.validation import ExpectationRunner, validate_table
 from tasks.io import datasets, events
 from tasks.io.runtime import runtime
 from tasks.steps.logs import step_logger
@@ -43,20 +44,27 @@ def ingest_file(dataset: str, key: str, settings: Settings, now: datetime) -> Fi
         duplicate: dict[str, Any] = {"etag": landed.etag, "duplicate_of": landed.same_content.uri}
         return _quarantined(dataset, landed, reason, duplicate, settings, now)
     refs = datasets.reference_keys(contract, settings)
-    df, report = validate_file(landed.data, key, contract, now, refs)
+    table, report = validate_table(landed.data, key, contract, now, refs, expectation_runner())
     details = {"etag": landed.etag, "validation": report.to_dict()}
-    if df is None:
+    if table is None:
         return _quarantined(dataset, landed, report.summary(), details, settings, now)
     date = landing_date(key, now)
-    parts = manifests.plan_partitions(df, dataset, contract.event_time, date, landed.uri)
+    parts = manifests.plan_table_partitions(table, dataset, contract.event_time, date, landed.uri)
     datasets.write_partitions(parts, settings)
     if report.extra_columns:
         step_logger().warning("%s: extra columns ignored: %s", key, ", ".join(report.extra_columns))
-    step_logger().info("%s: accepted, %d rows in %d partition(s)", key, len(df), len(parts))
+    rows = table.num_rows
+    step_logger().info("%s: accepted, %d rows in %d partition(s)", key, rows, len(parts))
     partitions = [p for p, _ in parts]
     return FileOutcome(
-        **landed.base(), status="accepted", rows=len(df), partitions=partitions, details=details
+        **landed.base(), status="accepted", rows=rows, partitions=partitions, details=details
     )
+
+
+@functools.cache
+def expectation_runner() -> ExpectationRunner:
+    """The process's one Great Expectations context (built on first use, not at import)."""
+    return ExpectationRunner()
 
 
 def _quarantined(

@@ -1,4 +1,5 @@
-"""Steps an operator runs by hand: verify artifacts, roll the champion back, describe it."""
+"""Steps an operator runs by hand: verify artifacts, datasets and the registry, collect
+garbage, roll the champion back, describe it."""
 
 from __future__ import annotations
 
@@ -9,14 +10,20 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from schemas.errors import RetrainError
+from schemas.loader import list_specs
 from schemas.settings import Settings
-from tasks.io import artifacts, catalog, pointer
+from schemas.specs import load_model_spec
+from tasks.io import artifacts, audit, catalog, cleanup, pointer
 from tasks.io.runtime import runtime
 
 
 @task(cache_policy=NO_CACHE)
-def verify_model(model: str, version: str | None, settings: Settings) -> dict[str, Any]:
-    """Check every artifact's sha256 against the registry; repair a lagging ``champion.json``."""
+def verify_model(
+    model: str, version: str | None, settings: Settings, datasets: bool = True
+) -> dict[str, Any]:
+    """Check every artifact's sha256 against the registry; repair a lagging ``champion.json``;
+    check the registry's champion story and (``datasets``) the manifests and partitions of
+    the datasets the model trains on. Each problem is a named finding."""
     records = runtime(settings).registry.list_model_versions(model)
     if version is not None:
         records = [r for r in records if r.version == version]
@@ -24,11 +31,36 @@ def verify_model(model: str, version: str | None, settings: Settings) -> dict[st
             raise RetrainError(f"model {model} has no version {version}")
     checks = [artifacts.verify_version(r, settings) for r in records]
     synced = pointer.reconcile(model, settings)
-    ok = all(c["ok"] for c in checks)
+    findings = audit.registry_findings(model, synced, settings)
+    checked: list[dict[str, Any]] = []
+    if datasets:
+        for name in load_model_spec(model, settings.specs_dir).datasets:
+            summaries, found = audit.dataset_findings(name, settings)
+            checked += summaries
+            findings += found
+    ok = all(c["ok"] for c in checks) and not findings
     return {
         "model": model, "ok": ok, "versions": checks, "champion_pointer": synced.pointer,
         "pointer_repaired": synced.repaired, "pointer_detail": synced.detail,
+        "datasets": checked, "findings": findings,
     }  # fmt: skip
+
+
+@task(cache_policy=NO_CACHE)
+def verify_everything(settings: Settings) -> dict[str, Any]:
+    """``verify`` of every model spec, and every dataset's manifests and partitions."""
+    models = [
+        verify_model.fn(m, None, settings, False) for m in list_specs("models", settings.specs_dir)
+    ]
+    seen: set[tuple[str, str]] = set()
+    checked: list[dict[str, Any]] = []
+    findings: list[dict[str, str]] = []
+    for name in list_specs("datasets", settings.specs_dir):
+        summaries, found = audit.dataset_findings(name, settings, seen)
+        checked += summaries
+        findings += found
+    ok = all(m["ok"] for m in models) and not findings
+    return {"ok": ok, "models": models, "datasets": checked, "findings": findings}
 
 
 @task(cache_policy=NO_CACHE)
@@ -45,3 +77,10 @@ def rollback_champion(
 def describe_champion(model: str, settings: Settings) -> dict[str, Any] | None:
     """The champion of ``model`` (lineage, metrics, artifacts), or None if it has none."""
     return catalog.champion_data(settings, model)
+
+
+@task(cache_policy=NO_CACHE)
+def collect_garbage(dry_run: bool, settings: Settings) -> dict[str, Any]:
+    """Remove unregistered version folders, orphan manifests and stale checkpoints (never
+    anything registered); with ``dry_run``, only list them."""
+    return cleanup.collect(settings, dry_run).to_dict()

@@ -16,11 +16,11 @@ from tasks.core.gate.cards import build_card, card_metrics
 from tasks.core.gate.decision import Decision, Evidence, Outcome
 from tasks.core.gate.outcomes import Result, event_for, verdict_of
 from tasks.core.monitor.reference import reference_profile
-from tasks.io import accounting, artifacts, events, pointer, promotions
+from tasks.io import accounting, artifacts, events, faults, pointer, promotions
 from tasks.io.checkpoints import StoreCheckpoints
 from tasks.io.registry import ModelVersionRecord
 from tasks.io.runtime import runtime
-from tasks.steps.logs import step_logger
+from tasks.steps.evaluation import report_uri, write_evaluation_report
 from tasks.steps.train import Plan, Trained
 
 ACTOR = "retrain_model flow"
@@ -57,28 +57,40 @@ def publish(
     """
     record = plan.unfinished or _register(plan, trained, evidence, decision, settings)
     if record is None:
-        reason = "another run registered these inputs first and decides them"
+        reason = "another run holds or registered these inputs and decides them (lost the race)"
+        _close(trained, "lost_race", Outcome.SKIPPED.value, None, reason, settings)
         return Result(plan.model, Outcome.SKIPPED.value, [reason])
+    faults.fault_point("after_register", settings)
     StoreCheckpoints(runtime(settings).store, plan.model, plan.training_key, 1).clear()
     expected = plan.champion.version if plan.champion else None
     details = _decision_evidence(evidence, decision)
     outcome, reasons = promotions.settle(
         record, expected, decision.outcome, decision.reasons, details, ACTOR, settings
     )
-    if trained.run_id is not None:
-        times = (trained.wall_seconds, trained.cpu_seconds)
-        accounting.finish_run(
-            trained.run_id,
-            "succeeded",
-            outcome.value,
-            record.version,
-            times,
-            settings,
-            trained.cost,
-        )
+    _close(trained, "succeeded", outcome.value, record.version, "", settings)
+    faults.fault_point("before_pointer", settings)
     pointer.reconcile(plan.model, settings)
+    faults.fault_point("after_pointer", settings)
     _announce(plan.model, record.version, expected, outcome, reasons, evidence.challenger)
     return _result(plan, record, outcome, reasons, evidence, decision, settings)
+
+
+def _close(
+    trained: Trained,
+    status: str,
+    outcome: str,
+    version: str | None,
+    reason: str,
+    settings: Settings,
+) -> None:
+    """Close the run's training run with its final status, duration and cost."""
+    if trained.run_id is None:
+        return
+    times = (trained.wall_seconds, trained.cpu_seconds)
+    if version is None:
+        accounting.close_if_running(trained.run_id, status, reason, settings, times, outcome)
+        return
+    accounting.finish_run(trained.run_id, status, outcome, version, times, settings, trained.cost)
 
 
 def _result(
@@ -96,7 +108,8 @@ def _result(
         plan.model, outcome.value, reasons, record.version, _champion(plan.model, settings),
         plan.champion.version if plan.champion else None, plan.dataset_versions,
         evidence.challenger, evidence.champion, interval,
-        {"model": record.artifact_uri, "card": record.card_uri or ""}, checks,
+        {"model": record.artifact_uri, "card": record.card_uri or "",
+         "report": report_uri(plan.model, record.version, settings)}, checks,
         plan.spec.policy.primary_metric,
     )  # fmt: skip
 
@@ -119,10 +132,12 @@ def _register(
     created = datetime.now(UTC).isoformat()
 
     def card_for(version: str, uploaded: dict[str, Any]) -> dict[str, Any]:
-        return build_card(
+        card = build_card(
             plan.lineage, version, trained.prepared, training, evidence, decision, champion,
             uploaded, created,
         )  # fmt: skip
+        reports = write_evaluation_report(plan, trained, card, evidence.curves, settings)
+        return {**card, "artifacts": {**uploaded, **reports}}
 
     fields = {
         "model": plan.model,
@@ -134,7 +149,9 @@ def _register(
         "metrics": to_jsonable(card_metrics(evidence)),
         "eval_fingerprint": evidence.fingerprint,
     }
-    return artifacts.register_version(fields, files, card_for, settings, step_logger())
+    if trained.run_id is None:
+        raise RetrainError(f"{plan.model}: a trained challenger without a training run")
+    return artifacts.register_version(fields, files, card_for, trained.run_id, settings)
 
 
 def _decision_evidence(evidence: Evidence, decision: Decision) -> dict[str, Any]:

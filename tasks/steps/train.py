@@ -73,6 +73,8 @@ class Trained:
 def plan_training(model: str, dataset_version: str | None, settings: Settings) -> Plan:
     """Resolve spec, dataset versions and the training key; skip when the inputs are unchanged."""
     spec = load_model_spec(model, settings.specs_dir)
+    for run_id in accounting.close_abandoned_runs(model, settings):
+        step_logger().warning("%s: training run %d had died unclosed: interrupted", model, run_id)
     versions, missing = datasets.resolve_versions(spec.datasets, dataset_version, settings)
     if missing is not None:
         return Plan(model, spec, versions, "", "", None, missing)
@@ -116,8 +118,8 @@ def train_challenger(
     run_id = accounting.start_run(plan.model, plan.training_key, settings)
     try:
         fitted = _fit(plan, prepared, run_id, settings)
-    except BaseException:
-        accounting.finish_run(run_id, "failed", None, None, _since(start), settings)
+    except BaseException as exc:
+        accounting.finish_run(run_id, final_status(exc), None, None, _since(start), settings)
         raise
     wall, cpu = _since(start)
     progress = fitted.progress
@@ -131,6 +133,21 @@ def train_challenger(
         prepared, fitted.booster, fitted.text, wall, cpu, main, progress.to_dict(),
         fitted.resumed_from, run_id, cost,
     )  # fmt: skip
+
+
+def final_status(exc: BaseException) -> str:
+    """How a run that raised ``exc`` ended: ``failed`` (an error) or ``interrupted`` (a
+    signal, Ctrl-C, a cancellation: anything that is not an ``Exception``)."""
+    return "failed" if isinstance(exc, Exception) else "interrupted"
+
+
+@task(cache_policy=NO_CACHE)
+def abandon_run(trained: Trained, exc: BaseException, settings: Settings) -> None:
+    """Close the training run of a challenger whose evaluation or publication raised."""
+    if trained.run_id is not None:
+        why = f"{type(exc).__name__}: {exc}".splitlines()[0]
+        times = (trained.wall_seconds, trained.cpu_seconds)
+        accounting.close_if_running(trained.run_id, final_status(exc), why, settings, times)
 
 
 def _since(start: tuple[float, float]) -> tuple[float, float]:

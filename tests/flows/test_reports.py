@@ -32,6 +32,7 @@ def test_runs_publish_their_reports_as_artifacts(
     assert f"# fraud: {result['outcome']} v1" in report.data
     assert "`file://" in report.data and "models/fraud/v1/model.txt`" in report.data
     assert "](file://" not in report.data  # a local path is text, not a link the UI can't open
+    assert "- report: `file://" in report.data and "reports/fraud/v1/report.html`" in report.data
     checks = latest_artifact("retrain-fraud-checks")
     assert checks is not None and checks.type == "table"
     rows = json.loads(checks.data) if isinstance(checks.data, str) else checks.data
@@ -56,13 +57,19 @@ def test_no_op_runs_leave_the_last_real_artifact_in_place(
 
 
 def _runs(flow_name: str) -> list[Any]:
+    """The flow's newest runs. The harness is shared by the whole session, whose runs can
+    outnumber the API's default page (200): ask for the newest, not the first page."""
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import FlowFilter, FlowFilterName
+    from prefect.client.schemas.sorting import FlowRunSort
 
     async def read() -> list[Any]:
         async with get_client() as client:
             flows = FlowFilter(name=FlowFilterName(any_=[flow_name]))
-            return list(await client.read_flow_runs(flow_filter=flows))
+            found = await client.read_flow_runs(
+                flow_filter=flows, sort=FlowRunSort.START_TIME_DESC, limit=20
+            )
+            return list(found)
 
     return asyncio.run(read())
 

@@ -6,6 +6,8 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
+from urllib.request import url2pathname
 
 import pytest
 
@@ -53,8 +55,10 @@ def test_retraining_promotes_then_skips_then_compares_on_the_same_holdout(
     assert card["metrics"]["pr_auc"] == first["metrics"]["pr_auc"]
     assert card["decision"]["outcome"] == "promoted"
     assert card["artifacts"]["model.txt"]["sha256"] == sha256_hex(model_txt)
-    for name, art in card["artifacts"].items():
-        assert sha256_hex((v1 / name).read_bytes()) == art["sha256"], name
+    for name, art in card["artifacts"].items():  # the version's files and its report's
+        stored = Path(url2pathname(urlparse(art["uri"]).path)).read_bytes()
+        assert sha256_hex(stored) == art["sha256"], name
+    assert card["artifacts"]["report.html"]["uri"].endswith("/reports/fraud/v1/report.html")
     record = registry.champion("fraud")
     assert record.version == "v1"
     assert record.artifact_sha256 == sha256_hex(model_txt)
@@ -284,16 +288,24 @@ def test_verify_rewrites_a_corrupt_champion_json(champion_home: Path, store_root
 def test_files_left_by_a_crashed_run_never_block_later_runs(
     env: Path, store_root: Path, sample: Sample, ingest: Run, retrain: Run, registry: Any
 ) -> None:
-    """A run that died after writing a manifest or a card (spot loss) left them behind."""
+    """A run that died after writing a manifest or a card (spot loss) left them behind.
+
+    A model version number is reserved before anything is uploaded, so files under an
+    unreserved, unregistered number are leftovers: the run holding the number clears them.
+    """
     for stray in ("datasets/transactions/v1.json", "models/fraud/v1/card.json"):
         (store_root / stray).parent.mkdir(parents=True, exist_ok=True)
         (store_root / stray).write_bytes(b'{"from": "a crashed run"}')
     sample.land(sample.backfill)
     assert ingest()["version"]["version"] == "v2"
     result = retrain()
-    assert (result["outcome"], result["version"]) == ("promoted", "v2"), result
+    assert (result["outcome"], result["version"]) == ("promoted", "v1"), result
     assert read_json(store_root / "datasets/transactions/v1.json") == {"from": "a crashed run"}
-    assert registry.get_model_version("fraud", "v1") is None
+    card = read_json(store_root / "models/fraud/v1/card.json")
+    assert card["version"] == "v1"
+    assert registry.get_model_version("fraud", "v1").card_sha256 == sha256_hex(
+        (store_root / "models/fraud/v1/card.json").read_bytes()
+    )
 
 
 def test_a_skipped_run_repairs_a_pointer_left_behind_by_a_crash(

@@ -161,7 +161,7 @@ def test_the_builder_installs_the_lock_file_then_the_project_without_deps(docker
         return found[0]
 
     lock_copy = step(r"^COPY .*requirements\.lock")
-    lock_install = step(r"^RUN .*pip install -r requirements\.lock")
+    lock_install = step(r"^RUN .*pip install --require-hashes -r requirements\.lock")
     project = step(r"^RUN .*pip install --no-deps \.( |$)")
     assert lock_copy < lock_install < project
     assert any(s.startswith("RUN python -m venv /opt/venv") for s in steps)

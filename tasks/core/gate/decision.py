@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from schemas.specs import GateMode, Policy, metric_direction
+from schemas.specs import BaselineMode, GateMode, Policy, metric_direction
 from tasks.core.gate.bootstrap import Interval
 
 
@@ -69,13 +69,18 @@ class Evidence:
     robustness_shift: float | None = None
     baselines: list[BaselineEvidence] = field(default_factory=list)
     info: dict[str, Any] = field(default_factory=dict)  # e.g. candidate recall
+    # what the evaluation report plots (PR/ROC/reliability per model): not in the card
+    curves: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        out = asdict(self)
+        out.pop("curves")
+        return out
 
     def strongest_baseline(self) -> BaselineEvidence | None:
         """The baseline that scores best on the primary metric (None without baselines)."""
-        scored = [b for b in self.baselines if self.primary_metric in b.metrics]
+        metric = self.primary_metric
+        scored = [b for b in self.baselines if math.isfinite(b.metrics.get(metric, math.nan))]
         if not scored:
             return None
         sign = metric_direction(self.primary_metric)
@@ -125,6 +130,7 @@ def decide_promotion(evidence: Evidence, policy: Policy) -> Decision:
         checks.append(_gate_check(evidence, policy))
         checks += _slice_checks(evidence, policy)
     checks += _guard_checks(evidence, policy)
+    checks += _baseline_check(evidence, policy)
     failed = [c for c in checks if not c.passed]
     if failed:
         return Decision(Outcome.REJECTED, [f"{c.name}: {c.detail}" for c in failed], checks)
@@ -261,3 +267,33 @@ def _fairness_check(evidence: Evidence, policy: Policy) -> list[Check]:
     versus = f", champion gap {champ_gap:.4f}" if champ_gap is not None else ""
     detail = f"{guard.metric} gap across {guard.column} {gap:.4f} (max {guard.max_gap}{versus})"
     return [Check(f"fairness {guard.column}", ok, detail)]
+
+
+def _baseline_check(evidence: Evidence, policy: Policy) -> list[Check]:
+    """The challenger against the strongest baseline, on the same rows.
+
+    ``report``: listed for the record (not tested). ``must_beat``: the lower bound of the
+    paired interval of challenger - baseline must be above ``margin``; otherwise the
+    challenger "adds nothing over" that baseline.
+    """
+    best = evidence.strongest_baseline()
+    if best is None:
+        return []
+    metric, iv, margin = policy.primary_metric, best.interval, policy.baseline.margin
+    report = policy.baseline.mode == BaselineMode.REPORT
+    value = evidence.challenger.get(metric, math.nan)
+    head = f"{metric} {value:.4f} vs {best.name} {best.metrics[metric]:.4f}"
+    if iv is None or not (math.isfinite(iv.low) and math.isfinite(iv.high)):
+        detail = f"{head}; the difference has no defined interval"
+    else:
+        direction = metric_direction(metric)
+        low = iv.low if direction > 0 else -iv.high
+        detail = (
+            f"{head}; improvement {direction * iv.estimate:+.4f},"
+            f" {round(iv.confidence * 100)}% CI lower bound {low:+.4f}"
+        )
+        if not report and low > margin:
+            return [Check("baseline", True, f"beats {best.name}: {detail} > {margin:+.4f}")]
+    if report:
+        return [Check("baseline", True, f"report only (policy baseline.mode): {detail}", False)]
+    return [Check("baseline", False, f"adds nothing over {best.name}: {detail} (margin {margin})")]

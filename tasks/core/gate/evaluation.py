@@ -89,20 +89,26 @@ def evaluate_binary(
     slices: pd.DataFrame,
     fingerprint: str,
     seed: int,
+    baselines: dict[str, np.ndarray] | None = None,
 ) -> Evidence:
-    """Metrics of both models on the same rows, the paired interval and the slice metrics."""
-    interval = None
-    if champion is not None:
-        interval = paired_bootstrap(
-            metrics.BINARY_FUNCS[policy.primary_metric],
-            y,
-            challenger,
-            champion,
-            resamples=policy.bootstrap_resamples,
-            confidence=policy.confidence,
-            seed=seed,
-        )
+    """Metrics of both models on the same rows, the paired interval and the slice metrics;
+    each baseline (name -> scores on the same rows) with its paired interval against the
+    challenger."""
+    primary = metrics.BINARY_FUNCS[policy.primary_metric]
+
+    def versus(other: np.ndarray) -> Interval:
+        return paired_bootstrap(
+            primary, y, challenger, other, resamples=policy.bootstrap_resamples,
+            confidence=policy.confidence, seed=seed,
+        )  # fmt: skip
+
+    interval = versus(champion) if champion is not None else None
+    measured = [
+        BaselineEvidence(name, metrics.binary_metrics(y, scores), versus(scores))
+        for name, scores in (baselines or {}).items()
+    ]
     return Evidence(
+        baselines=measured,
         primary_metric=policy.primary_metric,
         challenger=metrics.binary_metrics(y, challenger),
         champion=metrics.binary_metrics(y, champion) if champion is not None else None,

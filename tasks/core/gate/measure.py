@@ -9,11 +9,14 @@ import numpy as np
 import pandas as pd
 
 from schemas.specs import Features, ModelSpec, Task
+from tasks.core.gate.curves import binary_curves
 from tasks.core.gate.decision import Evidence
 from tasks.core.gate.evaluation import evaluate_binary, evaluate_ranking
 from tasks.core.gate.guards import latency_p99_ms, ranking_churn, robustness_shift
 from tasks.core.train import features as feats
 from tasks.core.train.booster import predict
+from tasks.core.train.linear import NAME as LINEAR
+from tasks.core.train.linear import fit_linear_baseline
 from tasks.core.train.prepared import Prepared, score_holdout
 
 # Ranking baselines, scored on the holdout's own candidates: (feature, tie-breaker) whose
@@ -71,7 +74,9 @@ def _binary(
         champ_scores = score_holdout(
             champ.booster, champ.features, champ.encoding, frame, prep.test_rows
         )
-    return evaluate_binary(
+    linear = fit_linear_baseline(prep.train, prep.encoding, spec.seed)
+    baseline = linear.predict(prep.test.x)
+    evidence = evaluate_binary(
         spec.policy,
         prep.test.y,
         scores,
@@ -79,7 +84,14 @@ def _binary(
         prep.test_frame[prep.slice_columns],
         prep.fingerprint,
         spec.seed,
+        {LINEAR: baseline},
     )
+    named = {"challenger": scores}
+    if champ_scores is not None:
+        named["champion"] = champ_scores
+    curves = binary_curves(prep.test.y, {**named, LINEAR: baseline})
+    info = {**evidence.info, "baseline_fit": {LINEAR: linear.describe()}}
+    return replace(evidence, curves=curves, info=info)
 
 
 def _ranking(spec: ModelSpec, prep: Prepared, chal: Scorer, champ: Scorer | None) -> Evidence:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from tasks.core.layout import curated_key
@@ -30,39 +30,57 @@ class Partition:
 
 def to_parquet(df: pd.DataFrame) -> bytes:
     """Deterministic Parquet bytes (no pandas index, fixed writer options)."""
-    table = pa.Table.from_pandas(df, preserve_index=False)
-    sink = io.BytesIO()
+    return _table_parquet(pa.Table.from_pandas(df, preserve_index=False))
+
+
+def _table_parquet(table: pa.Table) -> bytes:
+    sink = pa.BufferOutputStream()
     pq.write_table(table, sink, compression="zstd", write_statistics=True)
-    return sink.getvalue()
+    return sink.getvalue().to_pybytes()
 
 
 def from_parquet(data: bytes, columns: list[str] | None = None) -> pd.DataFrame:
     """A partition's rows (only ``columns`` when given: a column store reads just those)."""
-    return pq.read_table(io.BytesIO(data), columns=columns).to_pandas()
+    return pq.read_table(pa.BufferReader(data), columns=columns).to_pandas()
 
 
 def plan_partitions(
     df: pd.DataFrame, dataset: str, event_time: str | None, landing_date: str, source_uri: str
 ) -> list[tuple[Partition, bytes]]:
     """Split a validated frame into partitions by event date (snapshots: the landing date)."""
+    table = pa.Table.from_pandas(df, preserve_index=False)
+    return plan_table_partitions(table, dataset, event_time, landing_date, source_uri)
+
+
+def plan_table_partitions(
+    table: pa.Table, dataset: str, event_time: str | None, landing_date: str, source_uri: str
+) -> list[tuple[Partition, bytes]]:
+    """Split a validated table into partitions by event date (snapshots: the landing date).
+
+    Rows keep their file order within a partition; the bytes are those
+    :func:`to_parquet` writes for the same rows.
+    """
     if event_time is None:
-        groups = [(landing_date, df)]
+        groups = [(landing_date, table)]
     else:
-        dates = df[event_time].dt.strftime("%Y-%m-%d")
-        groups = [(str(d), g) for d, g in df.groupby(dates, sort=True)]
+        dates = pc.cast(table.column(event_time), pa.date32())
+        groups = [
+            (day.isoformat(), table.filter(pc.equal(dates, pa.scalar(day, pa.date32()))))
+            for day in sorted(d for d in pc.unique(dates).to_pylist() if d is not None)
+        ]
     out = []
     for date, group in groups:
-        data = to_parquet(group.reset_index(drop=True))
+        data = _table_parquet(group)
         sha = hashlib.sha256(data).hexdigest()
-        times = group[event_time] if event_time else None
+        times = pc.min_max(group.column(event_time)) if event_time else None
         part = Partition(
             key=curated_key(dataset, date, sha),
             sha256=sha,
-            rows=len(group),
+            rows=group.num_rows,
             date=date,
             source_uri=source_uri,
-            min_time=times.min().isoformat() if times is not None else None,
-            max_time=times.max().isoformat() if times is not None else None,
+            min_time=pd.Timestamp(times["min"].as_py()).isoformat() if times else None,
+            max_time=pd.Timestamp(times["max"].as_py()).isoformat() if times else None,
         )
         out.append((part, data))
     return out

@@ -69,10 +69,8 @@ def coerce_frame(
         check per column that was missing or had values of the wrong type,
         and the names of extra columns that were dropped.
     """
-    checks: list[CheckResult] = []
-    missing = [c for c in contract.columns if c not in raw.columns]
-    for name in missing:
-        checks.append(CheckResult("expect_column_to_exist", False, name, message="column missing"))
+    checks = missing_columns(list(raw.columns), contract)
+    missing = {c.column for c in checks}
     extra = sorted(str(c) for c in raw.columns if c not in contract.columns)
     out: dict[str, pd.Series] = {}
     for name, column in contract.columns.items():
@@ -88,6 +86,15 @@ def coerce_frame(
             msg = f"values are not of type {column.type.value}"
             checks.append(CheckResult("coerce_type", False, name, int(bad.sum()), examples, msg))
     return pd.DataFrame(out), checks, extra
+
+
+def missing_columns(names: list[str], contract: DatasetContract) -> list[CheckResult]:
+    """One failed ``expect_column_to_exist`` per declared column absent from ``names``."""
+    return [
+        CheckResult("expect_column_to_exist", False, name, message="column missing")
+        for name in contract.columns
+        if name not in names
+    ]
 
 
 def _coerce_column(values: pd.Series, column: Column) -> tuple[pd.Series, np.ndarray]:

@@ -8,38 +8,69 @@ example rows.
 
 from __future__ import annotations
 
+import threading
 from datetime import datetime
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from schemas.contracts import ColumnType, DatasetContract
 from tasks.core.ingest.checks import MAX_EXAMPLES, CheckResult, ValidationReport, plain
-from tasks.core.ingest.reading import coerce_frame, read_table
+from tasks.core.ingest.reading import coerce_frame, missing_columns, read_table
+from tasks.core.ingest.tables import read_csv_fast, to_frame, to_gx_frame, with_pandas_metadata
 
 
-def validate_frame(df: pd.DataFrame, contract: DatasetContract, now: datetime) -> list[CheckResult]:
+class ExpectationRunner:
+    """One Great Expectations context, reused for every file a process validates.
+
+    Results come back in GX's SUMMARY format: counts for every expectation and at most
+    :data:`MAX_EXAMPLES` unexpected values with their rows, never every unexpected value.
+    A lock serialises validations from threads sharing the runner.
+    """
+
+    def __init__(self) -> None:
+        import great_expectations as gx
+        from great_expectations.data_context.types.base import ProgressBarsConfig
+
+        context = gx.get_context(mode="ephemeral")
+        context.variables.progress_bars = ProgressBarsConfig(globally=False)
+        self._source = context.data_sources.add_pandas("landing")
+        self._definitions: dict[str, Any] = {}
+        self._lock = threading.Lock()
+
+    def run(self, df: pd.DataFrame, contract: DatasetContract, now: datetime) -> list[CheckResult]:
+        """Run the contract's suite on a coerced frame (see :func:`validate_frame`)."""
+        import great_expectations as gx
+
+        suite = gx.ExpectationSuite(
+            name=contract.name, expectations=build_expectations(contract, now)
+        )
+        fmt = {"result_format": "SUMMARY", "partial_unexpected_count": MAX_EXAMPLES}
+        with self._lock:
+            definition = self._definitions.get(contract.name)
+            if definition is None:
+                asset = self._source.add_dataframe_asset(contract.name)
+                definition = asset.add_batch_definition_whole_dataframe("file")
+                self._definitions[contract.name] = definition
+            batch = definition.get_batch(batch_parameters={"dataframe": df})
+            result = batch.validate(suite, result_format=fmt)
+        return [_to_check(r) for r in result.results]
+
+
+def validate_frame(
+    df: pd.DataFrame,
+    contract: DatasetContract,
+    now: datetime,
+    runner: ExpectationRunner | None = None,
+) -> list[CheckResult]:
     """Run the contract's Great Expectations suite on a coerced frame.
 
     ``now`` is the ingestion time: event times later than ``now`` plus the
-    contract's allowed skew fail.
+    contract's allowed skew fail. Pass a ``runner`` to reuse its GX context.
     """
-    import great_expectations as gx
-    from great_expectations.data_context.types.base import ProgressBarsConfig
-
-    context = gx.get_context(mode="ephemeral")
-    context.variables.progress_bars = ProgressBarsConfig(globally=False)
-    batch = (
-        context.data_sources.add_pandas("landing")
-        .add_dataframe_asset(contract.name)
-        .add_batch_definition_whole_dataframe("file")
-        .get_batch(batch_parameters={"dataframe": df})
-    )
-    suite = gx.ExpectationSuite(name=contract.name, expectations=build_expectations(contract, now))
-    fmt = {"result_format": "COMPLETE", "partial_unexpected_count": MAX_EXAMPLES}
-    result = batch.validate(suite, result_format=fmt)
-    return [_to_check(r) for r in result.results]
+    return (runner or ExpectationRunner()).run(df, contract, now)
 
 
 def build_expectations(contract: DatasetContract, now: datetime) -> list[Any]:
@@ -80,8 +111,8 @@ def _to_check(result: Any) -> CheckResult:
     kwargs = config.kwargs
     column = kwargs.get("column") or ",".join(kwargs.get("column_list") or []) or None
     info = result.result or {}
-    rows = info.get("unexpected_index_list") or []
-    values = info.get("unexpected_list") or info.get("partial_unexpected_list") or []
+    rows = info.get("partial_unexpected_index_list") or []
+    values = info.get("partial_unexpected_list") or []
     examples = [{"row": int(r) + 1, "value": plain(v)} for r, v in zip(rows, values, strict=False)][
         :MAX_EXAMPLES
     ]
@@ -125,28 +156,74 @@ def check_references(
     return checks
 
 
+def validate_table(
+    data: bytes,
+    file: str,
+    contract: DatasetContract,
+    now: datetime,
+    known_keys: dict[str, set[str] | None] | None = None,
+    runner: ExpectationRunner | None = None,
+) -> tuple[pa.Table | None, ValidationReport]:
+    """Read, coerce and validate one landing file into an Arrow table.
+
+    CSVs take the Arrow fast path (:func:`~tasks.core.ingest.tables.read_csv_fast`);
+    a file it declines, and Parquet, are read carefully, with the same checks.
+
+    Args:
+        known_keys: key sets of the referenced snapshots (see :func:`check_references`).
+        runner: the process's GX runner (default: a new context for this file).
+
+    Returns:
+        The coerced table (None when the file was rejected) and the report.
+    """
+    fast = read_csv_fast(data, contract) if _fast_path_applies(data, contract) else None
+    if fast is None:
+        raw = read_table(data, contract.source.format)
+        if isinstance(raw, CheckResult):
+            return None, ValidationReport(file, contract.name, False, 0, [raw])
+        df, checks, extra = coerce_frame(raw, contract)
+        rows, table = len(raw), None
+    else:
+        table, extra = fast
+        rows, checks = table.num_rows, missing_columns(table.column_names, contract)
+    if checks and any(c.check == "expect_column_to_exist" for c in checks):
+        return None, ValidationReport(file, contract.name, False, rows, checks, extra)
+    if table is None:
+        table = pa.Table.from_pandas(df, preserve_index=False)
+    else:
+        table = with_pandas_metadata(table, contract)
+    frame = to_gx_frame(table)
+    checks += validate_frame(frame, contract, now, runner)
+    checks += check_references(frame, contract, known_keys or {})
+    ok = all(c.success for c in checks)
+    report = ValidationReport(file, contract.name, ok, table.num_rows, checks, extra)
+    return (table if ok else None), report
+
+
+def _fast_path_applies(data: bytes, contract: DatasetContract) -> bool:
+    """A non-empty CSV whose header line is UTF-8 (Arrow checks the string cells)."""
+    if contract.source.format != "csv" or not data:
+        return False
+    try:
+        data[: data.find(b"\n")].decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 def validate_file(
     data: bytes,
     file: str,
     contract: DatasetContract,
     now: datetime,
     known_keys: dict[str, set[str] | None] | None = None,
+    runner: ExpectationRunner | None = None,
 ) -> tuple[pd.DataFrame | None, ValidationReport]:
-    """Read, coerce and validate one landing file.
-
-    Args:
-        known_keys: key sets of the referenced snapshots (see :func:`check_references`).
+    """Like :func:`validate_table`, with the accepted rows as a pandas frame.
 
     Returns:
-        The coerced frame (None when the file was rejected) and the report.
+        The coerced frame in the contract's nullable dtypes (None when rejected) and
+        the report.
     """
-    raw = read_table(data, contract.source.format)
-    if isinstance(raw, CheckResult):
-        return None, ValidationReport(file, contract.name, False, 0, [raw])
-    df, checks, extra = coerce_frame(raw, contract)
-    if any(c.check == "expect_column_to_exist" for c in checks):
-        return None, ValidationReport(file, contract.name, False, len(raw), checks, extra)
-    checks += validate_frame(df, contract, now)
-    checks += check_references(df, contract, known_keys or {})
-    ok = all(c.success for c in checks)
-    return (df if ok else None), ValidationReport(file, contract.name, ok, len(df), checks, extra)
+    table, report = validate_table(data, file, contract, now, known_keys, runner)
+    return (to_frame(table) if table is not None else None), report

@@ -3,7 +3,8 @@
 SQLite (default) or PostgreSQL behind one API, one module per concern:
 ``engine.py`` (connections, migrations, transactions), ``datasets.py`` (landing
 files, dataset versions), ``models.py`` (model versions, the champion
-compare-and-swap, the append-only ledger), ``decisions.py``, ``runs.py`` and ``monitoring.py``.
+compare-and-swap, the append-only ledger), ``decisions.py``, ``runs.py``, ``monitoring.py`` and
+``reservations.py`` (version numbers taken before any upload).
 """
 
 from __future__ import annotations
@@ -23,8 +24,10 @@ from tasks.io.registry.records import (
     NewDecision,
     NewFile,
     NewModelVersion,
+    ReservationRecord,
     TrainingRunRecord,
 )
+from tasks.io.registry.reservations import ReservationRegistry
 from tasks.io.registry.runs import RunRegistry
 
 __all__ = [
@@ -39,10 +42,18 @@ __all__ = [
     "NewFile",
     "NewModelVersion",
     "Registry",
+    "ReservationRecord",
     "TrainingRunRecord",
     "open_engine",
 ]
 
 
-class Registry(DatasetRegistry, ModelRegistry, DecisionRegistry, RunRegistry, MonitoringRegistry):
+class Registry(
+    DatasetRegistry,
+    ModelRegistry,
+    DecisionRegistry,
+    RunRegistry,
+    MonitoringRegistry,
+    ReservationRegistry,
+):
     """The whole registry: every concern's operations on one database."""

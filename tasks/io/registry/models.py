@@ -29,6 +29,7 @@ from tasks.io.registry.records import (
     insert_one,
     many,
 )
+from tasks.io.registry.reservations import highest_seq, reservation
 
 _VERSION = re.compile(r"^v[1-9][0-9]*$")
 _PROMOTE_ACTIONS = ("promote", "rollback", "approve")
@@ -60,8 +61,9 @@ class ModelRegistry(Database):
         return self._read("list models", lambda c: model_versions(c, model))
 
     def next_model_version(self, model: str) -> str:
-        """The version name the next registration of ``model`` will take."""
-        return f"v{self._read('read models', lambda c: latest_model_seq(c, model)) + 1}"
+        """The version name the next registration of ``model`` will take (above every
+        registered and reserved number)."""
+        return f"v{self._read('read models', lambda c: highest_seq(c, model)) + 1}"
 
     def register_model_version(self, new: NewModelVersion) -> ModelVersionRecord:
         """Register ``new`` as a candidate.
@@ -76,8 +78,12 @@ class ModelRegistry(Database):
         seq = int(new.version[1:])
 
         def work(conn: Connection) -> ModelVersionRecord:
-            latest = latest_model_seq(conn, new.model)
-            if seq <= latest:
+            held = reservation(conn, new.model, version=new.version)
+            if held is not None and held.training_key != new.training_key:
+                raise LostRaceError(
+                    f"model {new.model!r}: {new.version} is reserved by another run"
+                )
+            if held is None and seq <= highest_seq(conn, new.model):
                 raise LostRaceError(f"model {new.model!r}: {new.version} is already taken")
             # A gap is allowed: a crashed run may have left files under the next number.
             values = {**asdict(new), "seq": seq, "status": "candidate"}
@@ -163,6 +169,17 @@ class ModelRegistry(Database):
         def work(conn: Connection) -> tuple[ModelVersionRecord | None, int]:
             row = conn.execute(select(Champion.generation).where(Champion.model == model))
             return champion(conn, model), int(row.scalar_one_or_none() or 0)
+
+        return self._read("read the champion", work)
+
+    def champion_row(self, model: str) -> tuple[str | None, int]:
+        """What the ``champions`` row of ``model`` names, and its generation ((None, 0):
+        no row)."""
+
+        def work(conn: Connection) -> tuple[str | None, int]:
+            statement = select(Champion.version, Champion.generation)
+            row = conn.execute(statement.where(Champion.model == model)).one_or_none()
+            return (row[0], int(row[1])) if row else (None, 0)
 
         return self._read("read the champion", work)
 

@@ -125,6 +125,19 @@ class TrainingRunRecord:
 
 
 @dataclass(frozen=True)
+class ReservationRecord:
+    """A version number taken by a training run before it uploads anything."""
+
+    id: int
+    model: str
+    seq: int
+    version: str
+    training_key: str
+    run_id: int | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
 class MonitoringRecord:
     """One monitoring run of a champion: what it measured and did, and where its report is."""
 

@@ -12,20 +12,27 @@ from schemas.registry import TrainingRun
 from tasks.io.registry.engine import Database
 from tasks.io.registry.records import TrainingRunRecord, insert_one, many
 
-_FINISHED = ("succeeded", "failed", "skipped")
+_KEPT = ("checkpoints", "host", "pid")  # recorded while running, kept when closed
+_FINISHED = ("succeeded", "failed", "interrupted", "lost_race", "skipped")
 
 
 class RunRegistry(Database):
     """Training runs, opened when training starts and closed when it ends."""
 
     def start_training_run(
-        self, model: str, training_key: str, capacity_type: str, instance_type: str | None
+        self,
+        model: str,
+        training_key: str,
+        capacity_type: str,
+        instance_type: str | None,
+        details: dict[str, Any] | None = None,
     ) -> TrainingRunRecord:
-        """Record a training run as started now (status ``running``)."""
+        """Record a training run as started now (status ``running``); ``details`` says where
+        it runs (host, pid), so a run whose process died can be told from a live one."""
         values = {
             "model": model, "training_key": training_key, "status": "running",
             "wall_seconds": 0.0, "cpu_seconds": 0.0, "capacity_type": capacity_type,
-            "instance_type": instance_type, "details": {},
+            "instance_type": instance_type, "details": dict(details or {}),
         }  # fmt: skip
         return self._write(
             f"start a training run of {model}",
@@ -81,6 +88,11 @@ class RunRegistry(Database):
             for c in r.details.get("checkpoints", [])
         ]
 
+    def get_training_run(self, run_id: int) -> TrainingRunRecord | None:
+        """Training run ``run_id``, if it exists."""
+        found = self._read("read a training run", lambda c: training_runs(c, run_id=run_id))
+        return found[0] if found else None
+
     def list_training_runs(self, model: str | None = None) -> list[TrainingRunRecord]:
         """Training runs (of ``model`` when given), newest first."""
         return self._read("list training runs", lambda c: training_runs(c, model))
@@ -106,7 +118,7 @@ def close_training_run(conn: Connection, run_id: int, values: dict[str, Any]) ->
     """
     before = training_runs(conn, run_id=run_id)
     if before and "details" in values:  # keep what the run recorded while it ran
-        kept = {k: v for k, v in before[0].details.items() if k == "checkpoints"}
+        kept = {k: v for k, v in before[0].details.items() if k in _KEPT}
         values = {**values, "details": {**kept, **values["details"]}}
     running = (TrainingRun.id == run_id, TrainingRun.status == "running")
     closed = conn.execute(update(TrainingRun).where(*running).values(**values)).rowcount

@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[3]
 RETRAIN = ROOT / ".venv" / "bin" / "retrain"
 COMMANDS = (
     "quickstart", "data", "ingest", "train", "champion", "models", "history", "datasets",
-    "rollback", "verify",
+    "rollback", "verify", "gc",
 )  # fmt: skip
 
 
@@ -226,7 +226,7 @@ def test_ingest_train_inspect_and_roll_back_from_the_command_line(
     assert (second["outcome"], second["version"], second["champion"]) == ("promoted", "v2", "v2")
     assert second["previous_champion"] == "v1"
 
-    models = cli_json("models", "fraud")
+    models = cli_json("models", "fraud")["versions"]
     assert [(m["version"], m["status"]) for m in models] == [
         ("v2", "champion"),
         ("v1", "archived"),
@@ -253,7 +253,7 @@ def test_ingest_train_inspect_and_roll_back_from_the_command_line(
     assert [(e["action"], e["from_version"], e["to_version"]) for e in after[2:]] == [
         ("rollback", "v2", "v1")
     ]
-    assert [(m["version"], m["status"]) for m in cli_json("models", "fraud")] == [
+    assert [(m["version"], m["status"]) for m in cli_json("models", "fraud")["versions"]] == [
         ("v2", "archived"),
         ("v1", "champion"),
     ]

@@ -44,6 +44,7 @@ TABLES = {
     "ledger",
     "training_runs",
     "monitoring_reports",
+    "version_reservations",
 }
 RACERS = 8
 
@@ -159,7 +160,7 @@ def test_first_open_migrates_and_reopen_is_a_noop(url: str) -> None:
     engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
     try:
         assert set(inspect(engine).get_table_names()) >= TABLES | {"alembic_version"}
-        assert _scalar(engine, "SELECT version_num FROM alembic_version") == "0002"
+        assert _scalar(engine, "SELECT version_num FROM alembic_version") == "0003"
         reopened = Registry.open(url)
         assert [f.uri for f in reopened.list_files("transactions")] == ["landing/a.csv"]
         reopened.close()
@@ -581,6 +582,7 @@ def test_invalid_urls_are_refused(bad_url: str) -> None:
         ("LedgerEntry", "Ledger"),
         ("TrainingRunRecord", "TrainingRun"),
         ("MonitoringRecord", "MonitoringReport"),
+        ("ReservationRecord", "VersionReservation"),
     ],
 )
 def test_each_record_mirrors_its_table_column_for_column(record: str, table: str) -> None:
@@ -592,3 +594,59 @@ def test_each_record_mirrors_its_table_column_for_column(record: str, table: str
 
     columns = [c.name for c in getattr(tables, table).__table__.columns]
     assert [f.name for f in fields(getattr(records, record))] == columns
+
+
+def test_racing_reservations_give_one_number_per_inputs_and_none_twice(url: str) -> None:
+    """Eight runs reserve at once: four on the same inputs, four on inputs of their own."""
+    setup = Registry.open(url)
+    runs = [setup.start_training_run("fraud", "same", "spot", None).id for _ in range(8)]
+    setup.close()
+    keys = ["same"] * 4 + [f"own-{i}" for i in range(4)]
+
+    def reserve(reg: Registry, i: int) -> Any:
+        for _attempt in range(20):
+            try:
+                return reg.reserve_version("fraud", keys[i], runs[i])
+            except LostRaceError:
+                continue
+        raise AssertionError("never reserved")
+
+    held = _at_once(url, 8, reserve)
+
+    assert not [h for h in held if isinstance(h, BaseException)], held
+    same = {h.version for h in held[:4]}
+    assert len(same) == 1, "one version for the same inputs"
+    assert len({h.run_id for h in held[:4]}) == 1, "held by one run"
+    assert len({h.version for h in held}) == 5, "distinct inputs get distinct numbers"
+    reg = Registry.open(url)
+    try:
+        assert reg.next_model_version("fraud") == "v6"
+        assert len(reg.list_reservations("fraud")) == 5
+    finally:
+        reg.close()
+
+
+def test_a_reserved_number_is_registered_only_by_its_inputs(registry: Registry) -> None:
+    run = registry.start_training_run("fraud", "k1", "spot", None)
+    first = registry.reserve_version("fraud", "k1", run.id)
+    assert registry.reserve_version("fraud", "k2", run.id).version == "v2"
+
+    with pytest.raises(LostRaceError, match="reserved by another run"):
+        registry.register_model_version(_model("fraud", first.version, key="k2"))
+    assert registry.register_model_version(_model("fraud", "v2", key="k2")).version == "v2"
+    # v1 registers after v2: its number was reserved before
+    assert registry.register_model_version(_model("fraud", "v1", key="k1")).version == "v1"
+    with pytest.raises(LostRaceError):  # an unreserved registration never takes a reserved one
+        registry.register_model_version(_model("fraud", "v2", key="k3"))
+
+
+def test_a_stale_reservation_moves_once(registry: Registry) -> None:
+    dead = registry.start_training_run("fraud", "k1", "spot", None)
+    held = registry.reserve_version("fraud", "k1", dead.id)
+    registry.finish_training_run(dead.id, "interrupted", None, None, 1.0, 1.0, None, {})
+    taker = registry.start_training_run("fraud", "k1", "spot", None)
+
+    assert registry.move_reservation(held, taker.id) is True
+    assert registry.move_reservation(held, None) is False, "it moved: the old holder is gone"
+    assert registry.find_reservation("fraud", "v1").run_id == taker.id
+    assert registry.get_training_run(dead.id).status == "interrupted"

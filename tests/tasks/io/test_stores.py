@@ -116,6 +116,18 @@ def test_put_get_roundtrip(backend: Backend) -> None:
     assert store.head("landing/transactions/2026-01-01/other.csv") is None
 
 
+def test_purge_removes_even_a_write_once_object_and_delete_still_refuses(
+    backend: Backend,
+) -> None:
+    store, key = backend.store, "models/fraud/v2/model.txt"
+    store.put_bytes(key, b"tree")
+    with pytest.raises(ImmutableObjectError):
+        store.delete(key)
+    store.purge(key)
+    assert not store.exists(key)
+    store.purge(key)  # absent: a no-op
+
+
 def test_get_missing_names_the_uri(backend: Backend) -> None:
     missing = "landing/nothing/here.csv"
     with pytest.raises(StoreError, match="object not found") as err:

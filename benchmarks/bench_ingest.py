@@ -1,0 +1,191 @@
+"""Ingestion of a large daily CSV against the bare libraries doing the same work.
+
+In one process, one after the other (so the ratio is robust to a noisy machine):
+
+- flow: the `ingest-dataset` flow for one daily transactions CSV (read, coerce,
+  Great Expectations suite, partitions, manifest, registry), after a warm-up run
+  that starts Prefect's API;
+- bare: `pyarrow.csv.read_csv` + `pyarrow.parquet.write_table` of the same bytes;
+- the stages of the flow's validation, called directly (read + coerce, GX, Parquet).
+
+Peak RSS is measured in two child processes (one runs the flow, one the bare
+libraries), each reporting its RSS after imports and its high-water mark (VmHWM),
+next to the file's Arrow size: a high-water mark only grows, so each needs its own
+process.
+
+Usage: .venv/bin/python benchmarks/bench_ingest.py [--rows 1000000] [--csv FILE] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+DAY = dt.date(2026, 1, 1)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000, help="rows of the generated day")
+    parser.add_argument("--csv", type=Path, help="ingest this transactions CSV instead")
+    parser.add_argument("--json", action="store_true", help="print one JSON document")
+    parser.add_argument("--no-rss", action="store_true", help="skip the child processes")
+    parser.add_argument("--child", choices=["flow", "bare"], help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    _environment()
+    csv = args.csv or _generate(args.rows)
+    if args.child:
+        print(json.dumps(_child(args.child, csv)))
+        return
+    report = {"file": str(csv), "mb": round(csv.stat().st_size / 1e6, 1), **_timings(csv)}
+    if not args.no_rss:
+        for kind in ("bare", "flow"):
+            report[f"{kind}_rss"] = _in_child(kind, csv)
+        report["flow_peak_over_arrow"] = round(
+            report["flow_rss"]["peak_mb"] / report["arrow_mb"], 2
+        )
+        report["flow_data_rss_over_arrow"] = round(
+            (report["flow_rss"]["peak_mb"] - report["flow_rss"]["after_imports_mb"])
+            / report["arrow_mb"],
+            2,
+        )
+    report["load"] = os.getloadavg()
+    print(json.dumps(report, indent=None if args.json else 1))
+
+
+def _environment() -> None:
+    os.environ.setdefault("RETRAIN_HOME", tempfile.mkdtemp(prefix="retrain-bench-ingest-"))
+    os.environ.update(
+        PREFECT_SERVER_ANALYTICS_ENABLED="false",
+        GX_ANALYTICS_ENABLED="false",
+        PREFECT_LOGGING_LEVEL="ERROR",
+    )
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+
+
+def _generate(rows: int) -> Path:
+    from tasks.samples import sample_files
+
+    path = Path(tempfile.gettempdir()) / f"bench-transactions-{rows}.csv"
+    if not path.exists():
+        (body,) = sample_files("transactions", 1, DAY, 11, rows_per_day=rows)[DAY].values()
+        path.write_bytes(body)
+    return path
+
+
+def _bare(body: bytes) -> Any:
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    table = pacsv.read_csv(pa.BufferReader(body))
+    pq.write_table(table, pa.BufferOutputStream(), compression="zstd")
+    return table
+
+
+def _flow(body: bytes, day: dt.date) -> dict[str, Any]:
+    from flows.ingest_dataset import ingest_dataset
+    from schemas.params import IngestParams
+    from schemas.settings import load_settings
+    from tasks.io.landing import write_landing
+
+    write_landing(load_settings(), "transactions", day, {f"transactions-{day}.csv": body})
+    result: dict[str, Any] = ingest_dataset(IngestParams(dataset="transactions"))
+    return result
+
+
+def _timings(csv: Path) -> dict[str, Any]:
+    from schemas.contracts import load_contract
+    from tasks.core.ingest.manifests import plan_table_partitions
+    from tasks.core.ingest.validation import ExpectationRunner, validate_table
+    from tasks.samples import sample_files
+
+    body = csv.read_bytes()
+    before = DAY - dt.timedelta(days=1)
+    (small,) = sample_files("transactions", 1, before, 3, rows_per_day=500)[before].values()
+    _flow(small, before)  # warm-up: Prefect's API, GX, imports
+    start = time.perf_counter()
+    result = _flow(body, DAY)
+    flow_s = time.perf_counter() - start
+    (outcome,) = result["files"]
+    start = time.perf_counter()
+    table = _bare(body)
+    bare_s = time.perf_counter() - start
+    contract, runner = load_contract("transactions"), ExpectationRunner()
+    now = dt.datetime.combine(DAY + dt.timedelta(days=1), dt.time(), dt.UTC)
+    validate_table(small, "warm.csv", contract, now, runner=runner)
+    start = time.perf_counter()
+    typed, report = validate_table(body, "f.csv", contract, now, runner=runner)
+    validate_s = time.perf_counter() - start
+    assert typed is not None, report.summary()
+    start = time.perf_counter()
+    plan_table_partitions(typed, "transactions", "event_time", str(DAY), "u")
+    partitions_s = time.perf_counter() - start
+    return {
+        "rows": table.num_rows,
+        "status": outcome["status"],
+        "reasons": outcome.get("reasons"),
+        "arrow_mb": round(typed.nbytes / 1e6, 1),
+        "flow_s": round(flow_s, 2),
+        "bare_pyarrow_s": round(bare_s, 2),
+        "ratio": round(flow_s / bare_s, 2),
+        "flow_rows_per_s": int(table.num_rows / flow_s),
+        "stages_s": {"validate_table": round(validate_s, 2), "partitions": round(partitions_s, 2)},
+    }
+
+
+def _child(kind: str, csv: Path) -> dict[str, Any]:
+    import pyarrow  # noqa: F401  (imports before the baseline)
+
+    if kind == "flow":
+        import great_expectations  # noqa: F401
+
+        import flows.ingest_dataset  # noqa: F401
+    after_imports = _rss_now_mb()
+    body = csv.read_bytes()
+    start = time.perf_counter()
+    if kind == "flow":
+        _flow(body, DAY)
+    else:
+        _bare(body)
+    seconds = time.perf_counter() - start
+    return {"s": round(seconds, 2), "after_imports_mb": after_imports, "peak_mb": _peak_rss_mb()}
+
+
+def _rss_now_mb(field: str = "VmRSS") -> int:
+    with open("/proc/self/status") as status:
+        line = next(x for x in status if x.startswith(f"{field}:"))
+    return round(int(line.split()[1]) / 1024)
+
+
+def _peak_rss_mb() -> int:
+    """This process's RSS high-water mark.
+
+    Linux's ``VmHWM`` where there is one: ``ru_maxrss`` carries the parent's peak
+    across fork and exec, so a child started by a big parent would report the parent's.
+    """
+    try:
+        return _rss_now_mb("VmHWM")
+    except (OSError, StopIteration):
+        return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+
+
+def _in_child(kind: str, csv: Path) -> dict[str, Any]:
+    env = {**os.environ, "RETRAIN_HOME": tempfile.mkdtemp(prefix=f"retrain-bench-{kind}-")}
+    cmd = [sys.executable, __file__, "--csv", str(csv), "--child", kind]
+    out = subprocess.run(cmd, env=env, check=True, capture_output=True, text=True).stdout  # noqa: S603
+    child: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
+    return child
+
+
+if __name__ == "__main__":
+    main()
