@@ -42,12 +42,41 @@ class Features(Frozen):
 
 
 class Candidates(Frozen):
-    """Candidate generation for ranking: which items each user's list is chosen from."""
+    """Candidate generation for ranking: which items each user's list is chosen from.
 
-    generator: Literal["popular_and_covisited"] = "popular_and_covisited"
-    popular: int = Field(default=50, ge=0, le=5000, description="Most popular recent items.")
+    A catalogue of at most ``whole_catalog_max_items`` items is scored whole (every
+    item the user has not consumed). A larger one is cut to the union of three
+    sources: recent-positive popularity, recency-weighted co-visitation and the
+    user's genre affinity.
+    """
+
+    generator: Literal["union"] = "union"
+    whole_catalog_max_items: int = Field(
+        default=5000, ge=0, description="Score the whole catalogue up to this many items."
+    )
+    popular: int = Field(
+        default=50, ge=0, le=5000, description="Items most often rated relevant recently."
+    )
     covisited: int = Field(default=50, ge=0, le=5000, description="Items co-consumed with history.")
+    genre: int = Field(default=50, ge=0, le=5000, description="Items closest to the user's genres.")
     popularity_days: float = Field(default=7, gt=0, description="Recency window for popularity.")
+    covisit_half_life_days: float = Field(
+        default=28, gt=0, description="Age at which a co-visit counts half."
+    )
+
+
+class Negatives(Frozen):
+    """Which non-relevant candidates training keeps per query group (evaluation keeps all)."""
+
+    per_user: int = Field(
+        default=100, ge=0, description="Negatives sampled per user and window (0: keep all)."
+    )
+    popularity_exponent: float = Field(
+        default=0.2,
+        ge=0,
+        le=1,
+        description="Sampling weight (item ratings + 1) ** exponent: 0 uniform, 1 by popularity.",
+    )
 
 
 class Ranking(Frozen):
@@ -61,6 +90,13 @@ class Ranking(Frozen):
     items_dataset: str = "items"
     users_dataset: str = "users"
     candidates: Candidates = Candidates()
+    negatives: Negatives = Negatives()
+    label_windows: int = Field(
+        default=1,
+        ge=1,
+        le=26,
+        description="Training label windows stacked back from the validation window.",
+    )
 
 
 class Split(Frozen):

@@ -37,6 +37,8 @@ data_app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.add_typer(data_app, name="data")
+spec_app = typer.Typer(help="Check model specs against the current data.", no_args_is_help=True)
+app.add_typer(spec_app, name="spec")
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document instead of text.")]
 

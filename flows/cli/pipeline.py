@@ -19,6 +19,7 @@ from flows.cli.app import (
     quiet_prefect,
     read_only,
     settings,
+    spec_app,
     verbose_libraries,
 )
 
@@ -43,9 +44,16 @@ def data_generate(
     corrupt_day: Annotated[
         int | None, typer.Option(help="0-based day of the bad file (default last).")
     ] = None,
+    profile: Annotated[
+        str,
+        typer.Option(
+            help="dense: daily demo files; sparse (interactions, items, users): one file a"
+            " week over DAYS days, users with few ratings, a long-tail catalogue, taste drift."
+        ),
+    ] = "dense",
     as_json: JsonOpt = False,
 ) -> None:
-    """Write realistic daily landing files (landing/DATASET/YYYY-MM-DD/...)."""
+    """Write realistic landing files (landing/DATASET/YYYY-MM-DD/...)."""
     from tasks.steps.samples import corruption_kinds, land_sample_files
 
     known_dataset(settings(), dataset)
@@ -53,8 +61,9 @@ def data_generate(
     if corrupt is not None and corrupt not in kinds:
         raise typer.BadParameter(f"unknown kind {corrupt!r} for {dataset}: use {', '.join(kinds)}")
     uris = land_sample_files.fn(
-        dataset, days, start.date(), seed, settings(), rows_per_day, drift_day, corrupt, corrupt_day
-    )
+        dataset, days, start.date(), seed, settings(), rows_per_day, drift_day, corrupt,
+        corrupt_day, profile,
+    )  # fmt: skip
     emit(
         {"dataset": dataset, "files": uris},
         as_json,
@@ -186,3 +195,20 @@ def monitor(
 
     result = monitor_model(MonitorParams(model=model))
     emit(result, as_json, render.monitor_text(result))
+
+
+@spec_app.command("check")
+def spec_check(
+    model: Annotated[str, typer.Argument(help="Model spec name, e.g. recs.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Do MODEL's windows fit the current data? Rows and query groups in each window,
+    whether split.min_rows holds, and windows that would (read-only)."""
+    from schemas.specs import load_model_spec
+    from tasks.steps.specs import check_model_windows, describe
+
+    load_model_spec(model, settings().specs_dir)
+    report = check_model_windows.fn(model, settings())
+    head = f"{model} on " + ", ".join(f"{d}@{v}" for d, v in report["dataset_versions"].items())
+    text = f"{head}: {report['waiting']}" if "waiting" in report else f"{head}\n{describe(report)}"
+    emit(report, as_json, text)

@@ -96,10 +96,27 @@ def retrain_markdown(result: dict[str, Any], links: dict[str, str] | None = None
             f"| {k} | {_num(v)} | {_num(champion.get(k))} | {_diff(v, champion.get(k))} |"
             for k, v in shown.items()
         ]
+    lines += _ranking_lines(metrics, result.get("primary_metric"))
     datasets = ", ".join(f"{d}@{v}" for d, v in (result.get("dataset_versions") or {}).items())
     lines += ["", f"Champion now: {result.get('champion') or '-'}; data: {datasets or '-'}"]
     lines += [f"- {name}: {text}" for name, text in (links or {}).items()]
     return "\n".join(lines)
+
+
+def _ranking_lines(metrics: dict[str, Any], primary: str | None) -> list[str]:
+    """Each baseline's primary metric against the challenger's, and candidate recall."""
+    lines = []
+    mine = metrics.get(primary or "")
+    for name, base in (metrics.get("baselines") or {}).items():
+        theirs = base.get(primary or "")
+        if isinstance(mine, float) and isinstance(theirs, float) and theirs > 0:
+            ratio = mine / theirs
+            lines.append(f"- baseline {name}: {primary} {theirs:.4f} (challenger {ratio:.2f}x)")
+    by_source = metrics.get("candidate_recall_by_source") or {}
+    if "candidate_recall" in metrics:
+        parts = ", ".join(f"{k} {v:.3f}" for k, v in by_source.items())
+        lines.append(f"- candidate recall {metrics['candidate_recall']:.3f} ({parts})")
+    return ["", *lines] if lines else []
 
 
 def _diff(value: Any, other: Any) -> str:

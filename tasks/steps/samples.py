@@ -44,10 +44,11 @@ def land_sample_files(
     drift_from_day: int | None = None,
     corrupt: str | None = None,
     corrupt_day: int | None = None,
+    profile: str = "dense",
 ) -> list[str]:
     """Generate sample files of ``dataset`` and land them day by day; returns their URIs."""
     files = sample_files(
-        dataset, days, start, seed, rows_per_day, drift_from_day, corrupt, corrupt_day
+        dataset, days, start, seed, rows_per_day, drift_from_day, corrupt, corrupt_day, profile
     )
     return [
         uri for day, named in files.items() for uri in write_landing(settings, dataset, day, named)

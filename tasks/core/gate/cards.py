@@ -30,8 +30,9 @@ def card_metrics(evidence: Evidence) -> dict[str, Any]:
         strongest = evidence.strongest_baseline()
         if strongest is not None:
             out["strongest_baseline"] = strongest.name
-    if "candidate_recall" in evidence.info:
-        out["candidate_recall"] = evidence.info["candidate_recall"]
+    for key in ("candidate_recall", "candidate_recall_by_source"):
+        if key in evidence.info:
+            out[key] = evidence.info[key]
     return out
 
 

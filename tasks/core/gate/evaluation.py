@@ -124,12 +124,12 @@ def evaluate_ranking(
     prepared: Prepared,
     challenger: np.ndarray,
     champion: np.ndarray | None,
-    baseline: np.ndarray,
+    baselines: dict[str, np.ndarray],
     item_column: str,
     seed: int,
 ) -> Evidence:
-    """Per-user metrics for challenger, champion and the popularity baseline on the same
-    users and candidates; the paired interval resamples users, not rows."""
+    """Per-user metrics for challenger, champion and each baseline (scores by name) on the
+    same users and candidates; every paired interval resamples users, not rows."""
     truth, groups = prepared.truth, prepared.test_groups
     if truth is None or groups is None:
         raise ValueError("ranking evaluation needs a prepared ranking holdout")
@@ -142,21 +142,26 @@ def evaluate_ranking(
         return per_user, rm.summarize(per_user, rm.coverage(groups, values, items, catalog))
 
     chal_users, chal = score(challenger)
-    _, base = score(baseline)
     champ_users, champ = score(champion) if champion is not None else (None, None)
     primary = policy.primary_metric
-    interval = None
-    if champ_users is not None:
-        interval = paired_bootstrap(
+
+    def paired(other: np.ndarray) -> Interval:
+        return paired_bootstrap(
             rm.weighted_mean,
             np.zeros(len(truth.users)),
             chal_users[primary],
-            champ_users[primary],
+            other,
             resamples=policy.bootstrap_resamples,
             confidence=policy.confidence,
             seed=seed,
             unit="users",
         )
+
+    interval = paired(champ_users[primary]) if champ_users is not None else None
+    evidence = []
+    for name, values in baselines.items():
+        base_users, base = score(values)
+        evidence.append(BaselineEvidence(name, base, paired(base_users[primary])))
     users = _user_slices(prepared, groups, len(truth.users))
     slices = [
         SliceMetric(
@@ -176,7 +181,7 @@ def evaluate_ranking(
         champion=champ,
         interval=interval,
         slices=slices,
-        baselines=[BaselineEvidence("popularity_recent", base)],
+        baselines=evidence,
         info=dict(prepared.info),
     )
 

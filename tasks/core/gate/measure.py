@@ -19,7 +19,13 @@ from tasks.core.train.linear import NAME as LINEAR
 from tasks.core.train.linear import fit_linear_baseline
 from tasks.core.train.prepared import Prepared, score_holdout
 
-BASELINE_FEATURE = "log_item_recent_count"  # popularity baseline: recent popularity
+# Ranking baselines, scored on the holdout's own candidates: (feature, tie-breaker) whose
+# value orders each user's list. Recent-positive popularity (items rated relevant within
+# ranking.candidates.popularity_days) is the one to beat on sparse, drifting data.
+BASELINES = {
+    "popularity_all_time": ("log_item_count", "log_item_recent_positive"),
+    "popularity_recent_positive": ("log_item_recent_positive", "log_item_count"),
+}
 
 
 @dataclass(frozen=True)
@@ -94,11 +100,19 @@ def _ranking(spec: ModelSpec, prep: Prepared, chal: Scorer, champ: Scorer | None
     champ_scores = None
     if champ is not None:
         champ_scores = predict(champ.booster, feats.encode(prep.test_frame, champ.encoding))
-    baseline = prep.test_frame[BASELINE_FEATURE].to_numpy(dtype=float)
-    baseline = baseline + 1e-6 * prep.test_frame["log_item_count"].to_numpy(dtype=float)
     return evaluate_ranking(
-        spec.policy, prep, scores, champ_scores, baseline, spec.ranking.item_column, spec.seed
-    )
+        spec.policy, prep, scores, champ_scores, baseline_scores(prep.test_frame),
+        spec.ranking.item_column, spec.seed,
+    )  # fmt: skip
+
+
+def baseline_scores(frame: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Each ranking baseline's score of every candidate row (ties broken by a second signal)."""
+    out = {}
+    for name, (main, tie) in BASELINES.items():
+        values = frame[main].to_numpy(dtype=float)
+        out[name] = values + 1e-6 * frame[tie].to_numpy(dtype=float)
+    return out
 
 
 def _groups(prep: Prepared) -> np.ndarray:

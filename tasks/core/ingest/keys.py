@@ -50,11 +50,12 @@ def resolve(
         files: (uri, key columns + ``PARTITION``) of each new file, in commit order.
         mode: ``reject`` or ``replace``.
     """
-    known, out = existing, Resolution()
+    # an empty key set has untyped (object) columns: they would not merge with timestamps
+    known, out = (existing if len(existing) else None), Resolution()
     for uri, keys in files:
-        if known.empty:  # a first version: nothing to clash with (an empty frame has object
-            known = keys.assign(**{SOURCE: uri})  # columns, which pandas will not merge with
-            continue  # timestamps, the interactions key's event_time)
+        if known is None:
+            known = keys.assign(**{SOURCE: uri})
+            continue
         hits = keys[key_cols].merge(known, on=key_cols, how="inner")
         if len(hits) and mode == "reject":
             out.rejected.append(_clash(uri, hits, key_cols))
@@ -66,10 +67,8 @@ def resolve(
             out.replaced_by[str(partition)] = uri
         added = keys.assign(**{SOURCE: uri})
         stale = known.merge(hits[key_cols], on=key_cols, how="left", indicator=True)
-        known = pd.concat(
-            [stale[stale["_merge"] == "left_only"].drop(columns="_merge"), added],
-            ignore_index=True,
-        )
+        kept = stale[stale["_merge"] == "left_only"].drop(columns="_merge")
+        known = pd.concat([kept, added], ignore_index=True) if len(kept) else added
     return out
 
 

@@ -374,3 +374,30 @@ def test_read_only_commands_create_nothing_and_say_where_they_looked(
     assert f"no registry at {home / 'registry.db'}" in one_line_error(err)
     assert out == ""
     assert not (tmp_path / "nonexistent").exists()
+
+
+def test_sparse_weekly_data_gets_a_spec_check_and_a_skip_naming_the_fields(
+    env: Path, store_root: Path
+) -> None:
+    for dataset in ("items", "users"):
+        cli_json("data", "generate", dataset, "--profile", "sparse", "--start", "2026-01-05")
+    weekly = cli_json(
+        "data", "generate", "interactions", "--profile", "sparse", "--days", "56",
+        "--rows-per-day", "100", "--start", "2026-01-05",
+    )  # fmt: skip
+    assert len(weekly["files"]) == 8 and all("interactions-week-" in f for f in weekly["files"])
+    for dataset in ("items", "users", "interactions"):
+        assert cli_json("ingest", dataset)["version"]["version"] == "v1"
+
+    check = cli_json("spec", "check", "recs")
+    assert check["dataset_versions"] == {"interactions": "v1", "items": "v1", "users": "v1"}
+    assert check["fits"] is False and check["min_rows"] == 200
+    assert [w["split"] for w in check["windows"]] == ["test", "validation", "train"]
+    assert check["suggestion"]["why"]
+    text = cli("spec", "check", "recs")
+    assert text.exit_code == 0 and "split.min_rows 200 does NOT hold" in text.stdout
+
+    skipped = cli_json("train", "recs")
+    assert skipped["outcome"] == "skipped"
+    reason = skipped["reasons"][0]
+    assert "needs split.min_rows 200" in reason and "widen split.training_window_days" in reason

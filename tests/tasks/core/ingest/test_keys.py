@@ -67,3 +67,15 @@ def test_a_first_version_with_a_timestamp_in_its_key_has_nothing_to_clash_with(m
         assert [c.uri for c in found.rejected] == ["d2.csv"]  # d2 repeats d1's (u1, 10:00)
     else:
         assert found.replaced_by == {"p1": "d2.csv"}
+
+
+def test_a_first_version_of_several_files_keeps_timestamp_keys_comparable() -> None:
+    """A new dataset's (empty, untyped) key set must not turn later files' times into objects."""
+    t = pd.Timestamp("2026-01-05 10:00", tz="UTC")
+    empty = pd.DataFrame(columns=["id", "event_time", PARTITION, SOURCE])
+    files = [
+        (f"week{k}.csv", pd.DataFrame({"id": ["a"], "event_time": [t], PARTITION: f"p{k}"}))
+        for k in range(3)
+    ]
+    found = resolve(empty, files, ["id", "event_time"], "reject")
+    assert [c.uri for c in found.rejected] == ["week1.csv", "week2.csv"]

@@ -4,17 +4,29 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from schemas.specs import load_model_spec
+from schemas.specs import ModelSpec, Negatives, load_model_spec
 from tasks import samples as generate
 from tasks.core.gate.bootstrap import paired_bootstrap
+from tasks.core.gate.evaluation import evaluate_ranking
+from tasks.core.gate.measure import baseline_scores
 from tasks.core.gate.ranking_metrics import coverage, per_user_metrics, top_k, weighted_mean
 from tasks.core.train.candidates import Truth, build_window
+from tasks.core.train.negatives import sample_negatives
+from tasks.core.train.prepared import NotEnoughData
 from tasks.core.train.ranking import prepare_ranking
+from tasks.samples.recs_sparse import (
+    SPARSE_SPEC,
+    generate_sparse_interactions,
+    merge_spec,
+    sparse_items,
+    sparse_users,
+)
 
 
 def test_metrics_match_hand_computed_values() -> None:
@@ -130,3 +142,114 @@ def test_prepare_ranking_groups_and_holdout(recs_data: dict[str, pd.DataFrame]) 
     assert prep.truth is not None and prep.test_groups is not None
     assert prep.test_groups.max() < len(prep.truth.users)
     assert prep.windows.test_start > prep.windows.val_start > prep.windows.train_start
+
+
+def _with(spec: ModelSpec, overrides: dict[str, Any]) -> ModelSpec:
+    return spec.model_validate(merge_spec(spec.model_dump(), overrides))
+
+
+@pytest.fixture(scope="module")
+def sparse_data() -> dict[str, pd.DataFrame]:
+    weeks = generate_sparse_interactions(30, dt.date(2026, 1, 5), 5, ratings_per_week=1500)
+    events = pd.concat(weeks.values(), ignore_index=True)
+    events = events.sort_values(["event_time", "user_id", "item_id"]).reset_index(drop=True)
+    return {"interactions": events, "items": sparse_items(5), "users": sparse_users(5)}
+
+
+def test_small_catalogue_is_scored_whole(recs_data: dict[str, pd.DataFrame]) -> None:
+    spec = _with(
+        load_model_spec("recs"), {"ranking": {"candidates": {"whole_catalog_max_items": 5000}}}
+    )
+    assert spec.ranking is not None
+    start = pd.Timestamp("2026-03-08", tz="UTC")
+    events = recs_data["interactions"]
+    win = build_window(
+        events, recs_data["items"], recs_data["users"], start, start + pd.Timedelta(days=2),
+        spec.ranking, "user_id",
+    )  # fmt: skip
+    assert win.candidate_mode == "whole_catalog" and win.source_recall == {"catalog": 1.0}
+    seen = events[events["event_time"] < start].groupby("user_id")["item_id"].nunique()
+    sizes = win.frame.groupby("user_id").size()
+    assert (sizes + seen.reindex(sizes.index)).eq(len(recs_data["items"])).all()
+
+
+def test_union_reports_recall_per_source(recs_data: dict[str, pd.DataFrame]) -> None:
+    cfg = load_model_spec("recs").ranking
+    assert cfg is not None
+    start = pd.Timestamp("2026-03-08", tz="UTC")
+    win = build_window(
+        recs_data["interactions"], recs_data["items"], recs_data["users"], start,
+        start + pd.Timedelta(days=2), cfg, "user_id",
+    )  # fmt: skip
+    assert win.candidate_mode == "union"
+    assert set(win.source_recall) == {"recent_positive", "covisit", "genre"}
+    assert all(0 < r <= win.candidate_recall for r in win.source_recall.values())
+    assert win.candidate_recall < sum(win.source_recall.values())  # the sources overlap
+
+
+def test_negatives_are_sampled_per_group_and_positives_kept() -> None:
+    frame = pd.DataFrame(
+        {
+            "user_id": np.repeat(["a", "b"], 50),
+            "label": np.r_[[2, 1], np.zeros(48), [2], np.zeros(49)].astype(int),
+            "log_item_count": np.log1p(np.tile(np.arange(50), 2)),
+        }
+    )
+    kept = sample_negatives(frame, Negatives(per_user=5, popularity_exponent=0.0), ["user_id"], 1)
+    assert kept.groupby("user_id").size().to_dict() == {"a": 7, "b": 6}
+    assert kept["label"].gt(0).sum() == 3
+    cfg = Negatives(per_user=5, popularity_exponent=0.0)
+    assert kept.equals(sample_negatives(frame, cfg, ["user_id"], 1))  # seeded
+    assert not kept.equals(sample_negatives(frame, cfg, ["user_id"], 2))
+    assert sample_negatives(frame, Negatives(per_user=0), ["user_id"], 1).equals(frame)
+
+
+def test_popular_negatives_come_with_the_exponent() -> None:
+    n = 2000
+    frame = pd.DataFrame(
+        {"user_id": "u", "label": 0, "log_item_count": np.log1p(np.arange(n, dtype=float))}
+    )
+    mean = {
+        e: sample_negatives(frame, Negatives(per_user=200, popularity_exponent=e), ["user_id"], 3)[
+            "log_item_count"
+        ].mean()
+        for e in (0.0, 1.0)
+    }
+    assert mean[1.0] > mean[0.0] + 0.2
+
+
+def test_stacked_windows_add_query_groups(sparse_data: dict[str, pd.DataFrame]) -> None:
+    spec = _with(load_model_spec("recs"), SPARSE_SPEC)
+    one = prepare_ranking(sparse_data, _with(spec, {"ranking": {"label_windows": 1}}))
+    four = prepare_ranking(sparse_data, spec)
+    assert four.info["train_query_groups"] > 2 * one.info["train_query_groups"]
+    assert four.windows.train_start == four.windows.val_start - pd.Timedelta(days=4 * 28)
+    assert four.fingerprint == one.fingerprint  # the holdout does not depend on training windows
+    assert four.info["candidate_recall"] == 1.0 and four.info["candidate_mode"] == "whole_catalog"
+
+
+def test_thin_windows_name_the_spec_fields(sparse_data: dict[str, pd.DataFrame]) -> None:
+    expected = (
+        r"train window has \d+ users with history \(needs split\.min_rows 200\): widen"
+        r" split\.training_window_days \(now 2\) or stack more ranking\.label_windows \(now 1\)"
+    )
+    with pytest.raises(NotEnoughData, match=expected):
+        prepare_ranking(sparse_data, load_model_spec("recs"))
+
+
+def test_both_popularity_baselines_are_paired_on_the_holdout(
+    sparse_data: dict[str, pd.DataFrame],
+) -> None:
+    spec = _with(load_model_spec("recs"), SPARSE_SPEC)
+    prep = prepare_ranking(sparse_data, spec)
+    scores = baseline_scores(prep.test_frame)
+    recent = scores["popularity_recent_positive"]
+    ev = evaluate_ranking(spec.policy, prep, recent, None, scores, "item_id", 1)
+    by_name = {b.name: b for b in ev.baselines}
+    assert set(by_name) == {"popularity_all_time", "popularity_recent_positive"}
+    same = by_name["popularity_recent_positive"]
+    assert same.metrics == ev.challenger
+    assert same.interval is not None and same.interval.estimate == pytest.approx(0.0)
+    other = by_name["popularity_all_time"].interval
+    assert other is not None and other.unit == "users" and other.low <= other.estimate <= other.high
+    assert ev.strongest_baseline() is not None
