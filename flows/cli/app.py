@@ -163,5 +163,38 @@ def main() -> None:
     except RetrainError as exc:
         typer.echo(f"error: {exc}", err=True)
         sys.exit(1)
+    except Exception as exc:
+        message = known_failure(exc)
+        if message is None or {"--verbose", "-v"} & set(sys.argv[1:]):
+            raise
+        typer.echo(f"error: {message} (--verbose shows the traceback)", err=True)
+        sys.exit(1)
     finally:
         close_all()
+
+
+def known_failure(exc: BaseException) -> str | None:
+    """A one-line explanation of an environment failure a user can fix (None: unknown).
+
+    Recognised by type name and message, so this layer imports no adapter library.
+    """
+    text = str(exc)
+    kind = f"{type(exc).__module__}.{type(exc).__qualname__}"
+    if "Failed to reach API at" in text or kind.startswith("httpx.Connect"):
+        url = os.environ.get("PREFECT_API_URL", "")
+        where = f" at {url}" if url else ""
+        return (
+            f"the Prefect API{where} is unreachable: start it (prefect server start --host "
+            "127.0.0.1) or unset PREFECT_API_URL to run on a temporary local API"
+        )
+    if kind.startswith("sqlalchemy.") and "database is locked" in text:
+        return (
+            "the registry database is locked by another process (a long write holds it): "
+            "retry when it has finished, or use PostgreSQL for concurrent runs"
+        )
+    if kind.startswith("sqlalchemy.") and "readonly database" in text:
+        return (
+            "the registry database is read-only here: make the file and its folder "
+            "writable, or point RETRAIN_DATABASE_URL at a writable registry"
+        )
+    return None

@@ -109,6 +109,8 @@ def verify(
     from tasks.steps.maintenance import verify_everything, verify_model
 
     current = settings()
+    if model is not None:
+        known_model(current, model)
     read_only(current)
     if every:
         data = verify_everything.fn(current)
@@ -116,7 +118,6 @@ def verify(
     elif model is None:
         raise RetrainError("verify needs a MODEL, or --all")
     else:
-        known_model(current, model)
         data = verify_model.fn(model, version, current)
         emit(data, as_json, render.verify_text(data))
     if not data["ok"]:

@@ -67,11 +67,17 @@ def _create_engine(url: URL) -> Engine:
     """An engine for ``url`` (SQLite gets WAL, a busy timeout and explicit BEGIN)."""
     if url.get_backend_name() == "postgresql":
         if url.get_driver_name() not in ("psycopg", "psycopg2"):
-            raise RegistryError(f"unsupported driver {url.drivername!r}: use postgresql://")
+            raise RegistryError(
+                f"unsupported driver {url.drivername!r} in RETRAIN_DATABASE_URL: the registry "
+                "talks to PostgreSQL through psycopg; write postgresql://USER@HOST:5432/DB"
+            )
         timeout = {} if "connect_timeout" in url.query else {"connect_timeout": 10}
         return create_engine(url, pool_pre_ping=True, connect_args=timeout)
     if url.get_backend_name() != "sqlite":
-        raise RegistryError(f"unsupported registry database {url.get_backend_name()!r}")
+        raise RegistryError(
+            f"unsupported registry database {url.get_backend_name()!r} in RETRAIN_DATABASE_URL:"
+            " use postgresql://USER@HOST:5432/DB or sqlite:///PATH/registry.db"
+        )
     if url.database and url.database != ":memory:" and not url.database.startswith("file:"):
         Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, connect_args={"timeout": 30})

@@ -26,12 +26,16 @@ from tasks.io.registry.records import (
     ModelVersionRecord,
     NewDecision,
     NewModelVersion,
-    first,
     insert_ignore,
     insert_one,
-    many,
 )
 from tasks.io.registry.reservations import highest_seq, reservation
+from tasks.io.registry.versions import (
+    champion,
+    champion_version,
+    ledger,
+    model_versions,
+)
 
 _VERSION = re.compile(r"^v[1-9][0-9]*$")
 _PROMOTE_ACTIONS = ("promote", "rollback", "approve")
@@ -313,41 +317,6 @@ class ModelRegistry(Database):
     def history(self, model: str) -> list[LedgerEntry]:
         """The promotion ledger of ``model``, oldest first."""
         return self._read("read the ledger", lambda c: ledger(c, model))
-
-
-def model_versions(
-    conn: Connection, model: str, version: str | None = None, training_key: str | None = None
-) -> list[ModelVersionRecord]:
-    """Versions of ``model`` (filtered by version or training key), newest first."""
-    statement = select(ModelVersion).where(ModelVersion.model == model)
-    if version is not None:
-        statement = statement.where(ModelVersion.version == version)
-    if training_key is not None:
-        statement = statement.where(ModelVersion.training_key == training_key)
-    return many(conn, ModelVersionRecord, statement.order_by(ModelVersion.seq.desc()))
-
-
-def latest_model_seq(conn: Connection, model: str) -> int:
-    """The highest registered sequence number of ``model`` (0 if none)."""
-    statement = select(func.max(ModelVersion.seq)).where(ModelVersion.model == model)
-    return int(conn.execute(statement).scalar_one_or_none() or 0)
-
-
-def champion(conn: Connection, model: str) -> ModelVersionRecord | None:
-    """The model version of ``model`` whose status is ``champion``."""
-    mine = (ModelVersion.model == model, ModelVersion.status == "champion")
-    return first(conn, ModelVersionRecord, select(ModelVersion).where(*mine))
-
-
-def champion_version(conn: Connection, model: str) -> str | None:
-    """The version the champions row of ``model`` names (the CAS target)."""
-    statement = select(Champion.version).where(Champion.model == model)
-    return conn.execute(statement).scalar_one_or_none()
-
-
-def ledger(conn: Connection, model: str) -> list[LedgerEntry]:
-    """The ledger of ``model``, oldest first."""
-    return many(conn, LedgerEntry, select(Ledger).where(Ledger.model == model).order_by(Ledger.id))
 
 
 def set_candidate_status(conn: Connection, model: str, version: str, status: str) -> None:

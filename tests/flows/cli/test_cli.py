@@ -401,3 +401,45 @@ def test_sparse_weekly_data_gets_a_spec_check_and_a_skip_naming_the_fields(
     assert skipped["outcome"] == "skipped"
     reason = skipped["reasons"][0]
     assert "needs split.min_rows 200" in reason and "widen split.training_window_days" in reason
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("mysql://root@127.0.0.1/test", "use postgresql://USER@HOST:5432/DB or sqlite:///"),
+        ("postgresql+asyncpg://u@127.0.0.1/test", "write postgresql://USER@HOST:5432/DB"),
+    ],
+)
+def test_a_wrong_database_url_is_one_line_naming_the_scheme_to_use(
+    retrain_home: Path, monkeypatch: pytest.MonkeyPatch, run_main: Any, url: str, expected: str
+) -> None:
+    monkeypatch.setenv("RETRAIN_DATABASE_URL", url)
+    code, out, err = run_main("champion", "fraud")
+    assert code == 1 and out == ""
+    line = one_line_error(err)
+    assert "RETRAIN_DATABASE_URL" in line and expected in line
+
+
+def test_an_unreachable_prefect_api_is_one_line_with_what_to_do(retrain_home: Path) -> None:
+    """A real process: the in-process harness would keep its own API URL."""
+    import os
+    import subprocess
+
+    env = {**os.environ, "RETRAIN_HOME": str(retrain_home)}
+    env["PREFECT_API_URL"] = "http://127.0.0.1:9/api"  # nothing listens on port 9
+    done = subprocess.run(
+        [str(Path(sys.executable).with_name("retrain")), "ingest", "transactions"],
+        env=env, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert done.returncode == 1, done.stderr
+    line = one_line_error(done.stderr)
+    assert "the Prefect API at http://127.0.0.1:9/api is unreachable" in line
+    assert "unset PREFECT_API_URL" in line and "--verbose" in line
+
+
+@pytest.mark.unit
+def test_unknown_failures_are_not_explained_away() -> None:
+    from flows.cli.app import known_failure
+
+    assert known_failure(ValueError("boom")) is None
+    assert known_failure(RuntimeError("Failed to reach API at http://x/api/")) is not None
