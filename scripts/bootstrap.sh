@@ -4,7 +4,10 @@
 #   runtime  requirements.lock: what `retrain` needs (scripts/quickstart.sh)
 #   dev      requirements-dev.lock: runtime plus the test and lint tools (default; scripts/test.sh)
 # Both lock files carry sha256 hashes and are installed with --require-hashes: a file whose hash
-# is not in the lock is refused. Idempotent: reinstalls only when a lock file changes.
+# is not in the lock is refused. The installer is uv (requirements-installer.lock, hashed too),
+# which takes seconds where pip takes minutes; where no uv wheel fits the machine, or uv cannot
+# reach the index (UV_DEFAULT_INDEX names a mirror), pip installs the same lock instead.
+# Idempotent: reinstalls only when a lock file changes.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -17,7 +20,7 @@ esac
 python="${PYTHON:-python3}"
 "$python" -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
   || { echo "error: Python 3.11+ is required ($python is $("$python" --version 2>&1))" >&2; exit 1; }
-key="$(sha256sum requirements.lock requirements-dev.lock pyproject.toml | sha256sum | cut -c1-16)"
+key="$(sha256sum requirements*.lock pyproject.toml | sha256sum | cut -c1-16)"
 # The dev set includes the runtime set: an up-to-date dev install satisfies both modes.
 if [ -f ".venv/.installed-$mode-$key" ] || [ -f ".venv/.installed-dev-$key" ]; then
   exit 0
@@ -26,9 +29,19 @@ if [ ! -x .venv/bin/python ]; then
   echo "creating .venv ..." >&2
   "$python" -m venv .venv
 fi
-echo "installing $lock into .venv (first run takes 1-3 minutes) ..." >&2
-.venv/bin/python -m pip install --quiet --disable-pip-version-check --require-hashes -r "$lock"
-# The project itself (editable, no dependencies: they all came from the lock above).
-.venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+pip=(.venv/bin/python -m pip install --quiet --disable-pip-version-check)
+uv=(.venv/bin/uv pip install --quiet --python .venv/bin/python)
+# Bytecode is compiled at install (as pip does): with PYTHONDONTWRITEBYTECODE set, every
+# command would otherwise recompile what it imports.
+if "${pip[@]}" --require-hashes --only-binary=:all: -r requirements-installer.lock 2>/dev/null \
+  && echo "installing $lock into .venv with uv ..." >&2 \
+  && "${uv[@]}" --require-hashes --compile-bytecode -r "$lock"; then
+  # The project itself (editable, no dependencies: they all came from the lock above).
+  "${uv[@]}" --no-deps -e .
+else
+  echo "installing $lock into .venv with pip (uv unavailable; takes 2-4 minutes) ..." >&2
+  "${pip[@]}" --require-hashes -r "$lock"
+  "${pip[@]}" --no-deps -e .
+fi
 rm -f .venv/.installed-*
 touch ".venv/.installed-$mode-$key"
