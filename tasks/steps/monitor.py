@@ -46,7 +46,10 @@ class Watch:
     champion: ModelVersionRecord | None = None
     previous: ModelVersionRecord | None = None  # the champion before the current one
     card: dict[str, Any] = field(default_factory=dict)
-    reference: dict[str, Any] = field(default_factory=dict)
+    # The reference sample as arrays: Prefect walks every list and dict of a task's arguments
+    # (twice per call), so thousands of JSON values would cost seconds on every task.
+    reference: Columns = field(default_factory=dict)
+    reference_score: np.ndarray | None = None
     blocked: decisions.Verdict | None = None  # why nothing can be compared
 
 
@@ -94,7 +97,9 @@ def plan_monitoring(model: str, settings: Settings) -> Watch:
         blocked = decisions.cannot_look(decisions.OUTDATED, reason)
         return Watch(model, spec, versions, champion, card=card, blocked=blocked)
     previous = _previous_champion(model, champion.version, settings)
-    return Watch(model, spec, versions, champion, previous, card, reference)
+    columns = _reference_columns(reference, spec.monitoring.features)
+    score = np.asarray(reference["score"], dtype=float) if "score" in reference else None
+    return Watch(model, spec, versions, champion, previous, card, columns, score)
 
 
 def _previous_champion(model: str, current: str, settings: Settings) -> ModelVersionRecord | None:
@@ -119,13 +124,12 @@ def measure_recent(watch: Watch, frames: dict[str, pd.DataFrame], settings: Sett
     champion, _card = artifacts.load_scorer(watch.champion, settings)
     previous = _previous_scorer(watch, settings)
     recent = _recent(watch, frames, champion, previous, settings)
-    reference = _reference_columns(watch.reference, policy.features)
+    reference = watch.reference
     current = {name: recent.values.get(name) for name in reference}
     features = compare_columns(reference, current, policy, spec.seed)  # type: ignore[arg-type]
     score = None
-    if policy.watch_score:
-        ref_score = np.asarray(watch.reference["score"], dtype=float)
-        score = compare("score", NUMERIC, ref_score, recent.scores, policy, spec.seed)
+    if policy.watch_score and watch.reference_score is not None:
+        score = compare("score", NUMERIC, watch.reference_score, recent.scores, policy, spec.seed)
     drift = summarize(features, score, policy)
     primary = spec.policy.primary_metric
     floor = (
@@ -289,8 +293,8 @@ def _write_report(
         for r in reversed(runtime(settings).registry.list_monitoring(watch.model, limit=30))
     ]  # fmt: skip
     reference = dict(measured.reference) if measured else {}
-    if measured is not None and "score" in watch.reference:
-        reference["score"] = (NUMERIC, np.asarray(watch.reference["score"], dtype=float))
+    if measured is not None and watch.reference_score is not None:
+        reference["score"] = (NUMERIC, watch.reference_score)
     current = measured.current if measured else {}
     page = monitoring_html(doc, reference, current, history).encode()
     info = store.put_bytes(layout.monitoring_key(watch.model, stamp, "report.html"), page)

@@ -61,6 +61,32 @@ def paired_bootstrap(
     return _interval(estimate, diffs, confidence, unit or unit_name)
 
 
+def paired_intervals(
+    metric: MetricFn,
+    y: np.ndarray,
+    challenger: np.ndarray,
+    others: list[np.ndarray],
+    *,
+    resamples: int,
+    confidence: float,
+    seed: int,
+) -> list[Interval]:
+    """``paired_bootstrap`` of the challenger against each of ``others`` (champion,
+    baselines), all under the same draws: the challenger's resampled metric is computed
+    once. Equal to one ``paired_bootstrap`` per other model with the same seed."""
+    if not others:
+        return []
+    units, unit_name = _units(len(y), None)
+    chal, *rest = _resampled(metric, y, [challenger, *others], units, resamples, seed)
+    base = metric(y, challenger, None)
+    out = []
+    for other, values in zip(others, rest, strict=True):
+        diffs = chal - values
+        estimate = float(base - metric(y, other, None))
+        out.append(_interval(estimate, diffs[np.isfinite(diffs)], confidence, unit_name))
+    return out
+
+
 def paired_draws(
     metric: MetricFn,
     y: np.ndarray,

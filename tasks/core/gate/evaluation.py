@@ -11,7 +11,7 @@ import pandas as pd
 from schemas.specs import Policy, metric_direction
 from tasks.core.gate import metrics
 from tasks.core.gate import ranking_metrics as rm
-from tasks.core.gate.bootstrap import Interval, paired_bootstrap, paired_draws
+from tasks.core.gate.bootstrap import Interval, paired_bootstrap, paired_draws, paired_intervals
 from tasks.core.gate.decision import BaselineEvidence, Evidence, SliceMetric
 from tasks.core.sampling import sample_positions
 
@@ -95,17 +95,17 @@ def evaluate_binary(
     each baseline (name -> scores on the same rows) with its paired interval against the
     challenger."""
     primary = metrics.BINARY_FUNCS[policy.primary_metric]
-
-    def versus(other: np.ndarray) -> Interval:
-        return paired_bootstrap(
-            primary, y, challenger, other, resamples=policy.bootstrap_resamples,
-            confidence=policy.confidence, seed=seed,
-        )  # fmt: skip
-
-    interval = versus(champion) if champion is not None else None
+    baselines = baselines or {}
+    first = [champion] if champion is not None else []
+    # one set of draws for the champion and every baseline (the challenger's metric once)
+    intervals = paired_intervals(
+        primary, y, challenger, [*first, *baselines.values()],
+        resamples=policy.bootstrap_resamples, confidence=policy.confidence, seed=seed,
+    )  # fmt: skip
+    interval = intervals[0] if first else None
     measured = [
-        BaselineEvidence(name, metrics.binary_metrics(y, scores), versus(scores))
-        for name, scores in (baselines or {}).items()
+        BaselineEvidence(name, metrics.binary_metrics(y, scores), iv)
+        for (name, scores), iv in zip(baselines.items(), intervals[len(first) :], strict=True)
     ]
     return Evidence(
         baselines=measured,

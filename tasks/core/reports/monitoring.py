@@ -7,8 +7,10 @@ from typing import Any
 
 import numpy as np
 
+from schemas.monitoring import P_VALUE_STATISTICS
 from tasks.core.reports import html, plots
 
+PLOTTED = 6  # distributions drawn per report: the columns nearest their threshold, drifted first
 DRIFT_COLUMNS = [
     "column", "kind", "statistic", "value", "threshold", "drifted", "status",
     "reference_rows", "current_rows", "current_null_share",
@@ -89,16 +91,35 @@ def _distribution_section(
     reference: dict[str, tuple[str, np.ndarray]],
     current: dict[str, np.ndarray],
 ) -> str:
+    rows = sorted(
+        (r for r in _drift_rows(result) if r["column"] in reference), key=_nearness, reverse=True
+    )
     svgs = []
-    for row in _drift_rows(result):
+    for row in rows[:PLOTTED]:
         name = row["column"]
-        if name not in reference:
-            continue
         kind, ref = reference[name]
         cur = current.get(name, np.empty(0))
         verdict = "drifted" if row["drifted"] else row["status"]
         svgs.append(plots.distributions(f"{name} ({verdict})", ref, cur, kind))
-    return html.section("Reference against recent data", html.figures(svgs))
+    note = (
+        f"The {PLOTTED} of {len(rows)} columns nearest their threshold (drifted first);"
+        " every column's statistic is in the table above."
+        if len(rows) > PLOTTED
+        else ""
+    )
+    parts = [html.paragraph(note)] if note else []
+    return html.section("Reference against recent data", *parts, html.figures(svgs))
+
+
+def _nearness(row: dict[str, Any]) -> tuple[bool, float]:
+    """Drifted first, then by how near the statistic is to its threshold (1: at it; for a
+    p-value, threshold / value); untested columns last."""
+    value, threshold = row.get("value"), row.get("threshold")
+    if value is None or not threshold:
+        return bool(row["drifted"]), -1.0
+    if row.get("statistic") in P_VALUE_STATISTICS:
+        return bool(row["drifted"]), float(threshold / max(value, 1e-300))
+    return bool(row["drifted"]), float(value / threshold)
 
 
 def _performance_section(result: dict[str, Any], history: list[dict[str, Any]]) -> str:

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from tasks.core.gate.bootstrap import paired_bootstrap
+from tasks.core.gate.bootstrap import paired_bootstrap, paired_intervals
 from tasks.core.gate.metrics import average_precision, brier, log_loss, roc_auc
 
 pytestmark = pytest.mark.unit
@@ -232,3 +232,22 @@ def test_to_dict_round_trips_fields() -> None:
         "resamples": 100,
         "unit": "rows",
     }
+
+
+def test_paired_intervals_share_the_draws_and_equal_one_bootstrap_per_model() -> None:
+    rng = np.random.default_rng(11)
+    y = (rng.random(3000) < 0.1).astype(float)
+    challenger, champion, baseline = (y * s + rng.random(3000) for s in (0.6, 0.4, 0.2))
+    together = paired_intervals(
+        average_precision, y, challenger, [champion, baseline],
+        resamples=300, confidence=0.95, seed=5,
+    )  # fmt: skip
+    alone = [
+        paired_bootstrap(average_precision, y, challenger, other, resamples=300,
+                         confidence=0.95, seed=5)
+        for other in (champion, baseline)
+    ]  # fmt: skip
+    assert together == alone
+    assert together[1].low > together[0].low  # the weaker baseline is beaten by more
+    assert paired_intervals(average_precision, y, challenger, [], resamples=10,
+                            confidence=0.95, seed=5) == []  # fmt: skip

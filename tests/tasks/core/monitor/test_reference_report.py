@@ -106,3 +106,22 @@ def test_the_report_holds_every_column_each_plot_and_escapes_text(document: dict
         assert text in page, text
     assert "degraded &lt;x&gt;" in page  # reasons are escaped
     assert page == monitoring_html(document, reference, current, history)  # reproducible
+
+
+def test_distributions_are_drawn_for_the_columns_nearest_drift_drifted_first() -> None:
+    policy = Monitoring(bootstrap_resamples=100)
+    ref = RNG.normal(0, 1, 1000)
+    shifts = {f"c{k}": 0.15 * k for k in range(9)}  # c8 shifted most; c0 not at all
+    reference = {name: ("numeric", ref) for name in shifts}
+    current = {name: RNG.normal(shift, 1, 1000) for name, shift in shifts.items()}
+    features = [compare(n, "numeric", ref, current[n], policy, 1) for n in shifts]
+    verdict = Verdict("ok", "none", False, False, [])
+    doc = monitoring_document(
+        "fraud", "v3", {"transactions": "v5"}, verdict, summarize(features, None, policy),
+        None, None, None,
+    )  # fmt: skip
+    page = monitoring_html(doc, reference, current, [])
+    section = page[page.index("Reference against recent data") :]
+    titled = re.findall(r"(c\d) \((?:drifted|tested)\)", section)
+    assert set(titled) == {"c3", "c4", "c5", "c6", "c7", "c8"}
+    assert "The 6 of 9 columns nearest their threshold" in page
