@@ -97,7 +97,7 @@ class QuickstartParams(BaseModel):
 
     model_config = ConfigDict(extra="forbid", title="Quickstart")
 
-    days: int = Field(default=14, ge=8, le=60, description="Days of sample data.")
+    days: int = Field(default=11, ge=8, le=60, description="Days of sample data.")
     seed: int = Field(default=7, description="Random seed: same seed, same data.")
 
 

@@ -39,10 +39,15 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.fixture(scope="session")
 def prefect_harness() -> Iterator[None]:
-    """Prefect's test harness, once per session (it costs ~10 s to start)."""
+    """Prefect's test harness, once per session (it costs ~10 s to start). Runs send no
+    heartbeats (as the CLI's local runs): each would hold a run's end up to a second."""
+    from prefect.settings import temporary_settings
     from prefect.testing.utilities import prefect_test_harness
 
-    with prefect_test_harness(server_startup_timeout=120):
+    with (
+        prefect_test_harness(server_startup_timeout=120),
+        temporary_settings(updates={"flows.heartbeat_frequency": None}),
+    ):
         yield
 
 

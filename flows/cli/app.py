@@ -13,6 +13,8 @@ import json
 import math
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated, Any
 
 import typer
@@ -134,6 +136,22 @@ def quiet_prefect() -> None:
 
     for name in ("prefect", "prefect.flow_runs", "prefect.task_runs"):
         logging.getLogger(name).setLevel(logging.ERROR)
+
+
+@contextmanager
+def local_runs() -> Iterator[None]:
+    """Around a command's flow runs. On Prefect's temporary local API (no API URL
+    configured) the runs send no heartbeats: nothing outlives the command to read them,
+    and each run's heartbeat thread holds the run's end for up to a second (it checks its
+    stop flag once a second). Against a real server heartbeats stay on: they are how the
+    server tells a crashed run from a running one."""
+    from prefect.settings import get_current_settings, temporary_settings
+
+    if get_current_settings().api.url:
+        yield
+        return
+    with temporary_settings(updates={"flows.heartbeat_frequency": None}):
+        yield
 
 
 def verbose_libraries() -> None:

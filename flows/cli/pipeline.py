@@ -16,6 +16,7 @@ from flows.cli.app import (
     emit,
     known_dataset,
     known_model,
+    local_runs,
     quiet_prefect,
     read_only,
     settings,
@@ -85,7 +86,8 @@ def ingest(
     from schemas.params import IngestParams
 
     load_contract(dataset, settings().specs_dir)
-    result = ingest_dataset(IngestParams(dataset=dataset))
+    with local_runs():
+        result = ingest_dataset(IngestParams(dataset=dataset))
     emit(result, as_json, render.ingest_text(result))
 
 
@@ -103,7 +105,8 @@ def train(
     from schemas.specs import load_model_spec
 
     load_model_spec(model, settings().specs_dir)
-    result = retrain_model(RetrainParams(model=model, dataset_version=dataset_version))
+    with local_runs():
+        result = retrain_model(RetrainParams(model=model, dataset_version=dataset_version))
     emit(result, as_json, render.train_text(result))
 
 
@@ -129,7 +132,7 @@ def approve(
 
 @app.command()
 def quickstart(
-    days: Annotated[int, typer.Option(min=8, max=60, help="Days of sample data.")] = 14,
+    days: Annotated[int, typer.Option(min=8, max=60, help="Days of sample data.")] = 11,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 7,
     verbose: Annotated[
         bool,
@@ -157,7 +160,8 @@ def quickstart(
         store, registry = current.object_store_url, current.registry_url
         typer.echo(render.quickstart_header(days, seed, models, store, registry))
     on_step = None if as_json else (lambda step: typer.echo(render.quickstart_step(step)))
-    summary = run_quickstart(QuickstartParams(days=days, seed=seed), on_step)
+    with local_runs():
+        summary = run_quickstart(QuickstartParams(days=days, seed=seed), on_step)
     if as_json:
         emit(summary, True, "")
     else:
@@ -193,7 +197,8 @@ def monitor(
     from flows.monitor_model import monitor_model
     from schemas.params import MonitorParams
 
-    result = monitor_model(MonitorParams(model=model))
+    with local_runs():
+        result = monitor_model(MonitorParams(model=model))
     emit(result, as_json, render.monitor_text(result))
 
 

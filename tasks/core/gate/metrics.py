@@ -22,14 +22,21 @@ def average_precision(y: np.ndarray, score: np.ndarray, weight: np.ndarray | Non
     """
     w = np.ones(len(y)) if weight is None else np.asarray(weight, dtype=float)
     order = np.argsort(-score, kind="mergesort")
-    s, yy, ww = score[order], y[order].astype(float), w[..., order]
-    tp = np.cumsum(yy * ww, axis=-1)
-    fp = np.cumsum((1 - yy) * ww, axis=-1)
-    last = np.r_[np.flatnonzero(np.diff(s)), len(s) - 1]
-    tp, fp = tp[..., last], fp[..., last]
+    s, positive, ww = score[order], y[order] > 0, w[..., order]
+    if not positive.any():
+        nan = np.full(w.shape[:-1], np.nan)
+        return float(nan) if nan.ndim == 0 else nan
+    # Only thresholds (tie groups) holding a positive add recall, so precision is needed
+    # there alone: the weight seen down to each such group's end, and the positives' weight
+    # (a cumulative sum over the few positive rows, not over every row).
+    last = np.r_[np.flatnonzero(np.diff(s)), len(s) - 1]  # each tie group's last row
+    group = np.searchsorted(last, np.flatnonzero(positive))  # tie group of each positive
+    ends = np.r_[np.flatnonzero(np.diff(group)), len(group) - 1]  # last positive per group
+    seen = np.cumsum(ww, axis=-1)[..., last[group[ends]]]
+    tp = np.cumsum(ww[..., positive], axis=-1)[..., ends]
     total_pos = tp[..., -1:]
     with np.errstate(invalid="ignore", divide="ignore"):
-        precision = tp / np.maximum(tp + fp, EPS)
+        precision = tp / np.maximum(seen, EPS)
         recall_step = np.diff(tp, axis=-1, prepend=0.0) / total_pos
         result = np.sum(recall_step * precision, axis=-1)
     result = np.where(total_pos[..., 0] > 0, result, np.nan)

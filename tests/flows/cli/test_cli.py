@@ -443,3 +443,15 @@ def test_unknown_failures_are_not_explained_away() -> None:
 
     assert known_failure(ValueError("boom")) is None
     assert known_failure(RuntimeError("Failed to reach API at http://x/api/")) is not None
+
+
+def test_local_runs_send_no_heartbeats_only_on_the_temporary_api() -> None:
+    from prefect.settings import get_current_settings, temporary_settings
+
+    from flows.cli.app import local_runs
+
+    with temporary_settings(restore_defaults={"api.url"}), local_runs():
+        assert get_current_settings().flows.heartbeat_frequency is None
+    server = {"api.url": "http://127.0.0.1:4200/api", "flows.heartbeat_frequency": 60}
+    with temporary_settings(updates=server), local_runs():
+        assert get_current_settings().flows.heartbeat_frequency == 60

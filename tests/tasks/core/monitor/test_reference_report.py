@@ -112,7 +112,7 @@ def test_distributions_are_drawn_for_the_columns_nearest_drift_drifted_first() -
     policy = Monitoring(bootstrap_resamples=100)
     ref = RNG.normal(0, 1, 1000)
     shifts = {f"c{k}": 0.15 * k for k in range(9)}  # c8 shifted most; c0 not at all
-    reference = {name: ("numeric", ref) for name in shifts}
+    reference = dict.fromkeys(shifts, ("numeric", ref))
     current = {name: RNG.normal(shift, 1, 1000) for name, shift in shifts.items()}
     features = [compare(n, "numeric", ref, current[n], policy, 1) for n in shifts]
     verdict = Verdict("ok", "none", False, False, [])
