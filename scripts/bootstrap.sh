@@ -31,11 +31,15 @@ if [ ! -x .venv/bin/python ]; then
 fi
 pip=(.venv/bin/python -m pip install --quiet --disable-pip-version-check)
 uv=(.venv/bin/uv pip install --quiet --python .venv/bin/python)
-# Bytecode is compiled at install (as pip does): with PYTHONDONTWRITEBYTECODE set, every
-# command would otherwise recompile what it imports.
+# dev: all bytecode compiled at install (as pip does), since the tests start many Python
+# processes and, with PYTHONDONTWRITEBYTECODE set, each would recompile what it imports.
+# runtime: none (half a minute saved); the first `retrain` run writes the bytecode of what
+# it imports (scripts/quickstart.sh lets it).
+compile=()
+[ "$mode" = dev ] && compile=(--compile-bytecode)
 if "${pip[@]}" --require-hashes --only-binary=:all: -r requirements-installer.lock 2>/dev/null \
   && echo "installing $lock into .venv with uv ..." >&2 \
-  && "${uv[@]}" --require-hashes --compile-bytecode -r "$lock"; then
+  && "${uv[@]}" --require-hashes "${compile[@]}" -r "$lock"; then
   # The project itself (editable, no dependencies: they all came from the lock above).
   "${uv[@]}" --no-deps -e .
 else
