@@ -13,7 +13,8 @@ import json
 import math
 import os
 import sys
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any
 
@@ -139,19 +140,29 @@ def quiet_prefect() -> None:
 
 
 @contextmanager
-def local_runs() -> Iterator[None]:
-    """Around a command's flow runs. On Prefect's temporary local API (no API URL
-    configured) the runs send no heartbeats: nothing outlives the command to read them,
-    and each run's heartbeat thread holds the run's end for up to a second (it checks its
-    stop flag once a second). Against a real server heartbeats stay on: they are how the
-    server tells a crashed run from a running one."""
+def local_runs() -> Iterator[Callable[[], None]]:
+    """Around a command's flow runs; yields ``api_ready``, to call before the first run.
+
+    On Prefect's temporary local API (no API URL configured) the API process starts at
+    once, in the background (about 10 s, a brand-new ``PREFECT_HOME`` included), while the
+    command imports its flows; ``api_ready`` waits for it. And the runs send no heartbeats:
+    nothing outlives the command to read them, and each run's heartbeat thread holds the
+    run's end for up to a second (it checks its stop flag once a second). Against a real
+    server nothing changes: heartbeats are how it tells a crashed run from a running one.
+    """
     from prefect.settings import get_current_settings, temporary_settings
 
     if get_current_settings().api.url:
-        yield
+        yield lambda: None
         return
+    from prefect.server.api.server import SubprocessASGIServer
+
+    # The same instance Prefect's client starts (one per process); if this start fails,
+    # the client's own start raises the error when the first run needs the API.
+    starting = threading.Thread(target=SubprocessASGIServer().start, daemon=True)
+    starting.start()
     with temporary_settings(updates={"flows.heartbeat_frequency": None}):
-        yield
+        yield starting.join
 
 
 def verbose_libraries() -> None:

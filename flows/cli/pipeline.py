@@ -81,12 +81,14 @@ def ingest(
 
     Files already ingested (same URI and sha256) are skipped, so re-running is safe.
     """
-    from flows.ingest_dataset import ingest_dataset
     from schemas.contracts import load_contract
     from schemas.params import IngestParams
 
     load_contract(dataset, settings().specs_dir)
-    with local_runs():
+    with local_runs() as api_ready:
+        from flows.ingest_dataset import ingest_dataset  # imported while the API starts
+
+        api_ready()
         result = ingest_dataset(IngestParams(dataset=dataset))
     emit(result, as_json, render.ingest_text(result))
 
@@ -100,12 +102,14 @@ def train(
     as_json: JsonOpt = False,
 ) -> None:
     """Retrain MODEL, compare it with the champion on the same holdout, decide, and promote."""
-    from flows.retrain_model import retrain_model
     from schemas.params import RetrainParams
     from schemas.specs import load_model_spec
 
     load_model_spec(model, settings().specs_dir)
-    with local_runs():
+    with local_runs() as api_ready:
+        from flows.retrain_model import retrain_model  # imported while the API starts
+
+        api_ready()
         result = retrain_model(RetrainParams(model=model, dataset_version=dataset_version))
     emit(result, as_json, render.train_text(result))
 
@@ -146,21 +150,23 @@ def quickstart(
     snapshots) with one bad file and a drift per model, then runs ingestion
     and retraining day by day for fraud and recs, one line per day and model.
     """
-    from flows.quickstart import quickstart as run_quickstart
     from schemas.params import QuickstartParams
-    from tasks.steps.samples import PIPELINES
 
-    if verbose:
-        verbose_libraries()
-    else:
-        quiet_prefect()
-    current = settings()
-    if not as_json:
-        models = [p.model for p in PIPELINES]
-        store, registry = current.object_store_url, current.registry_url
-        typer.echo(render.quickstart_header(days, seed, models, store, registry))
-    on_step = None if as_json else (lambda step: typer.echo(render.quickstart_step(step)))
-    with local_runs():
+    with local_runs() as api_ready:
+        from flows.quickstart import quickstart as run_quickstart  # while the API starts
+        from tasks.steps.samples import PIPELINES
+
+        if verbose:
+            verbose_libraries()
+        else:
+            quiet_prefect()
+        current = settings()
+        if not as_json:
+            models = [p.model for p in PIPELINES]
+            store, registry = current.object_store_url, current.registry_url
+            typer.echo(render.quickstart_header(days, seed, models, store, registry))
+        on_step = None if as_json else (lambda step: typer.echo(render.quickstart_step(step)))
+        api_ready()
         summary = run_quickstart(QuickstartParams(days=days, seed=seed), on_step)
     if as_json:
         emit(summary, True, "")
@@ -194,10 +200,12 @@ def monitor(
         rows = catalog.monitoring_data(settings(), model)
         emit({"model": model, "runs": rows}, as_json, render.monitoring_history_text(model, rows))
         return
-    from flows.monitor_model import monitor_model
     from schemas.params import MonitorParams
 
-    with local_runs():
+    with local_runs() as api_ready:
+        from flows.monitor_model import monitor_model  # imported while the API starts
+
+        api_ready()
         result = monitor_model(MonitorParams(model=model))
     emit(result, as_json, render.monitor_text(result))
 

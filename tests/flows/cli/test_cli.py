@@ -445,13 +445,20 @@ def test_unknown_failures_are_not_explained_away() -> None:
     assert known_failure(RuntimeError("Failed to reach API at http://x/api/")) is not None
 
 
-def test_local_runs_send_no_heartbeats_only_on_the_temporary_api() -> None:
+def test_local_runs_start_the_temporary_api_early_and_send_no_heartbeats() -> None:
+    import httpx
+    from prefect.server.api.server import SubprocessASGIServer
     from prefect.settings import get_current_settings, temporary_settings
 
     from flows.cli.app import local_runs
 
-    with temporary_settings(restore_defaults={"api.url"}), local_runs():
+    with temporary_settings(restore_defaults={"api.url"}), local_runs() as api_ready:
         assert get_current_settings().flows.heartbeat_frequency is None
-    server = {"api.url": "http://127.0.0.1:4200/api", "flows.heartbeat_frequency": 60}
-    with temporary_settings(updates=server), local_runs():
+        api_ready()
+        server = SubprocessASGIServer()  # the instance Prefect's client will use
+        assert server.running
+        assert httpx.get(f"{server.api_url}/health", timeout=10).status_code == 200
+    real = {"api.url": "http://127.0.0.1:4200/api", "flows.heartbeat_frequency": 60}
+    with temporary_settings(updates=real), local_runs() as api_ready:
+        api_ready()  # nothing to wait for: the server is someone else's
         assert get_current_settings().flows.heartbeat_frequency == 60
