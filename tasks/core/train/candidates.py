@@ -194,7 +194,10 @@ def _gains(win: pd.DataFrame, active: np.ndarray, ctx: _Context) -> tuple[np.nda
     w = w[w[ctx.user_col].isin(active)]
     w = w.assign(label=np.where(w[cfg.rating_column] >= cfg.relevant_rating, 2, 1))
     gains = w.groupby(keys, sort=True)["label"].max().reset_index()
-    per_user = gains.groupby(ctx.user_col)["label"].apply(lambda s: s.to_numpy(dtype=float))
+    # gains is sorted by user: each user's labels are one slice (no per-group Python call)
+    names, starts = np.unique(gains[ctx.user_col].to_numpy(), return_index=True)
+    slices = np.split(gains["label"].to_numpy(dtype=float), starts[1:]) if len(names) else []
+    per_user = dict(zip(names, slices, strict=True))
     truth = Truth(active, [per_user.get(u, np.zeros(0)) for u in active])
     known = gains[gains[cfg.item_column].isin(ctx.item_pos.index)]
     matrix = np.zeros((len(active), len(ctx.catalog)), dtype=np.int8)
