@@ -154,6 +154,7 @@ def quickstart(
 
     with local_runs() as api_ready:
         from flows.quickstart import quickstart as run_quickstart  # while the API starts
+        from tasks.io.runtime import preload_libraries
         from tasks.steps.samples import PIPELINES
 
         if verbose:
@@ -166,6 +167,7 @@ def quickstart(
             store, registry = current.object_store_url, current.registry_url
             typer.echo(render.quickstart_header(days, seed, models, store, registry))
         on_step = None if as_json else (lambda step: typer.echo(render.quickstart_step(step)))
+        preload_libraries()  # while the API starts
         api_ready()
         summary = run_quickstart(QuickstartParams(days=days, seed=seed), on_step)
     if as_json:

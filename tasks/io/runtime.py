@@ -89,6 +89,18 @@ def quiet_great_expectations() -> None:
             logger.setLevel(logging.NOTSET)
 
 
+def preload_libraries() -> None:
+    """Import what the quickstart's flows load on first use (Great Expectations, the
+    baseline's scikit-learn, matplotlib's SVG backend, scipy's statistics) now, while the
+    command waits for Prefect's temporary API to start, instead of inside the first runs."""
+    quiet_great_expectations()
+    import matplotlib.backends.backend_svg
+    import matplotlib.figure  # noqa: F401
+    import scipy.stats  # noqa: F401
+    import sklearn.linear_model
+    import sklearn.pipeline  # noqa: F401
+
+
 def close_all() -> None:
     """Close every cached registry (tests, end of a CLI command)."""
     for rt in _OPEN.values():
