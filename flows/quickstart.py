@@ -18,7 +18,11 @@ from tasks.steps.samples import PIPELINES, SNAPSHOTS, START, land_demo_files, pl
 Step = dict[str, Any]
 
 
-@flow(name="quickstart", log_prints=False)
+@flow(
+    name="quickstart",
+    flow_run_name="quickstart-{params.days}-days-seed-{params.seed}",
+    log_prints=False,
+)
 def quickstart(
     params: QuickstartParams, on_step: Callable[[Step], None] | None = None
 ) -> dict[str, Any]:
