@@ -43,7 +43,7 @@ if "${pip[@]}" --require-hashes --only-binary=:all: -r requirements-installer.lo
   # The project itself (editable, no dependencies: they all came from the lock above).
   "${uv[@]}" --no-deps -e .
 else
-  echo "installing $lock into .venv with pip (uv unavailable; takes 2-4 minutes) ..." >&2
+  echo "installing $lock into .venv with pip instead (no uv for this machine, or uv failed: 2-4 minutes) ..." >&2
   "${pip[@]}" --require-hashes -r "$lock"
   "${pip[@]}" --no-deps -e .
 fi
