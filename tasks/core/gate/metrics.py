@@ -22,7 +22,7 @@ def average_precision(y: np.ndarray, score: np.ndarray, weight: np.ndarray | Non
     """
     w = np.ones(len(y)) if weight is None else np.asarray(weight, dtype=float)
     order = np.argsort(-score, kind="mergesort")
-    s, positive, ww = score[order], y[order] > 0, w[..., order]
+    s, positive = score[order], y[order] > 0
     if not positive.any():
         nan = np.full(w.shape[:-1], np.nan)
         return float(nan) if nan.ndim == 0 else nan
@@ -32,13 +32,22 @@ def average_precision(y: np.ndarray, score: np.ndarray, weight: np.ndarray | Non
     last = np.r_[np.flatnonzero(np.diff(s)), len(s) - 1]  # each tie group's last row
     group = np.searchsorted(last, np.flatnonzero(positive))  # tie group of each positive
     ends = np.r_[np.flatnonzero(np.diff(group)), len(group) - 1]  # last positive per group
-    seen = np.cumsum(ww, axis=-1)[..., last[group[ends]]]
-    tp = np.cumsum(ww[..., positive], axis=-1)[..., ends]
+    bounds = last[group[ends]]  # sorted position where each such threshold ends
+    # The weight seen down to each bound, from per-segment sums taken in the rows' own
+    # order (no permuted copy of a resamples x rows matrix, no cumulative sum over it).
+    rank = np.empty(len(s), dtype=np.intp)
+    rank[order] = np.arange(len(s))
+    segment = np.searchsorted(bounds, rank, side="left")  # past the last bound: ignored
+    rows = w.reshape(-1, len(y))
+    sums = np.stack([np.bincount(segment, weights=r, minlength=len(bounds) + 1) for r in rows])
+    seen = np.cumsum(sums[:, :-1], axis=-1).reshape(*w.shape[:-1], len(bounds))
+    tp = np.cumsum(w[..., order[positive]], axis=-1)[..., ends]
     total_pos = tp[..., -1:]
     with np.errstate(invalid="ignore", divide="ignore"):
-        precision = tp / np.maximum(seen, EPS)
+        # tp <= seen holds exactly; the two sums round differently, so clip to [0, 1]
+        precision = np.minimum(tp / np.maximum(seen, EPS), 1.0)
         recall_step = np.diff(tp, axis=-1, prepend=0.0) / total_pos
-        result = np.sum(recall_step * precision, axis=-1)
+        result = np.clip(np.sum(recall_step * precision, axis=-1), 0.0, 1.0)
     result = np.where(total_pos[..., 0] > 0, result, np.nan)
     return float(result) if result.ndim == 0 else result
 
