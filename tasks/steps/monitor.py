@@ -199,7 +199,7 @@ def _reference_columns(reference: dict[str, Any], watched: list[str] | None) -> 
 def _report_samples(
     reference: Columns, recent: Recent, rows: int, seed: int
 ) -> dict[str, np.ndarray]:
-    keep = sample_positions(recent.rows, rows, seed)
+    keep = sample_positions(len(recent.scores), rows, seed)
     out = {name: recent.values[name][keep] for name in reference if name in recent.values}
     out["score"] = recent.scores[keep]
     return out

@@ -29,6 +29,11 @@ class Matured:
     labels: np.ndarray  # binary: 0/1 per row; ranking: unused (zeros, one per user)
     scores: np.ndarray  # binary: probability per row; ranking: per-user metric values
     unit: str  # rows | users
+    total: int | None = None  # matured rows before a seeded sample was taken (None: these)
+
+    @property
+    def count(self) -> int:
+        return len(self.scores) if self.total is None else self.total
 
 
 @dataclass(frozen=True)
@@ -59,7 +64,7 @@ def measure(
     seed: int,
 ) -> Performance:
     """The metric on ``matured`` and whether it shows the champion degraded."""
-    n = len(matured.scores)
+    n = matured.count
     relative = _relative_limit(metric, reference_value, policy.max_relative_drop)
 
     def result(status: str, iv: Interval | None, degraded: bool, reason: str) -> Performance:
@@ -71,7 +76,7 @@ def measure(
     if n < policy.min_matured_rows:
         reason = f"{n} {matured.unit} with matured labels (needs {policy.min_matured_rows})"
         return result("insufficient_data", None, False, reason)
-    keep = sample_positions(n, policy.max_matured_rows, seed)
+    keep = sample_positions(len(matured.scores), policy.max_matured_rows, seed)
     fn = _metric_fn(metric, matured.unit)
     iv = bootstrap_interval(
         fn, matured.labels[keep], matured.scores[keep], resamples=policy.bootstrap_resamples,

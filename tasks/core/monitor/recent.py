@@ -2,7 +2,10 @@
 
 Binary models: features are built on the whole dataset version (history features look
 back), then the rows newer than the window start are kept; of those, rows older than
-``as_of`` minus the label-maturity delay have final labels. Rankers: the candidates of
+``as_of`` minus the label-maturity delay have final labels. The champion scores only what
+the statistics use: a seeded sample of ``monitoring.sample_rows`` recent rows (drift) and
+one of ``monitoring.max_matured_rows`` matured rows (performance), so monitoring a million
+rows costs what monitoring those samples costs. Rankers: the candidates of
 the users active in the recent window, labelled by what they went on to do (the newest
 interactions are the matured labels).
 """
@@ -18,6 +21,7 @@ from schemas.specs import ModelSpec
 from tasks.core.gate.measure import Scorer
 from tasks.core.gate.ranking_metrics import K, per_user_metrics
 from tasks.core.monitor.performance import Matured
+from tasks.core.sampling import sample_positions
 from tasks.core.train import features as feats
 from tasks.core.train.booster import predict
 from tasks.core.train.candidates import build_window
@@ -26,7 +30,11 @@ from tasks.core.train.prepared import score_holdout
 
 @dataclass(frozen=True)
 class Recent:
-    """The recent window: raw values of every model input, scores, and matured labels."""
+    """The recent window: raw values of every model input, scores, and matured labels.
+
+    ``values`` and ``scores`` may be a seeded sample of the window's rows; ``rows`` counts
+    them all.
+    """
 
     start: pd.Timestamp
     end: pd.Timestamp
@@ -52,25 +60,35 @@ def recent_binary(
     champion: Scorer,
     previous: Scorer | None = None,
 ) -> Recent:
-    """Rows of ``frame`` (sorted by event time) newer than ``start``, scored by the champion."""
+    """Rows of ``frame`` (sorted by event time) newer than ``start``, scored by the champion.
+
+    ``values`` and ``scores`` hold the drift sample; ``matured`` the performance sample;
+    ``rows`` counts every recent row.
+    """
+    policy = spec.monitoring
     built = feats.build(frame, champion.features).frame
     times = built[time_col]
     as_of = times.max()
     recent = np.flatnonzero((times > start).to_numpy())
     cutoff = as_of - pd.Timedelta(days=spec.split.label_maturity_days)
     mature = recent[(times.iloc[recent] <= cutoff).to_numpy()]
-    rows = built.iloc[recent]
-    scores = predict(champion.booster, feats.encode(rows, champion.encoding))
+    total_mature = len(mature)
+    drift_rows = recent[sample_positions(len(recent), policy.sample_rows, spec.seed)]
+    mature = mature[sample_positions(len(mature), policy.max_matured_rows, spec.seed)]
+    scored = np.union1d(drift_rows, mature)  # each sampled row scored once
+    sample = built.iloc[scored]
+    scores = predict(champion.booster, feats.encode(sample, champion.encoding))
     labels = built[spec.target].to_numpy(dtype=float)[mature]
-    matured = Matured(labels, scores[np.isin(recent, mature)], "rows")
+    matured = Matured(labels, scores[np.searchsorted(scored, mature)], "rows", total_mature)
     prior = None
     if previous is not None and len(mature):
         prior_scores = score_holdout(
             previous.booster, previous.features, previous.encoding, frame, mature
         )
-        prior = Matured(labels, prior_scores, "rows")
-    values = {name: rows[name].to_numpy() for name in champion.encoding.names}
-    return Recent(start, as_of, len(rows), values, scores, matured, prior)
+        prior = Matured(labels, prior_scores, "rows", total_mature)
+    in_drift = np.searchsorted(scored, drift_rows)
+    values = {name: sample[name].to_numpy()[in_drift] for name in champion.encoding.names}
+    return Recent(start, as_of, len(recent), values, scores[in_drift], matured, prior)
 
 
 def recent_ranking(
