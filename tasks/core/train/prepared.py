@@ -60,7 +60,7 @@ def sort_events(frame: pd.DataFrame, time_col: str, keys: list[str]) -> pd.DataF
     key) in a fraction of the time on string keys; columns Arrow cannot hold (mixed
     objects) fall back to pandas.
     """
-    columns = [time_col, *keys]
+    columns = list(dict.fromkeys([time_col, *keys]))  # no primary key: keys hold time_col
     try:
         table = pa.Table.from_pandas(frame[columns], preserve_index=False)
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):

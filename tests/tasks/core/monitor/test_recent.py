@@ -75,6 +75,9 @@ def test_events_sort_as_pandas_stable_sort_does_ties_and_nulls_included() -> Non
     frame.loc[[3, 70], "id"] = None
     expected = frame.sort_values(["event_time", "id"], kind="mergesort").reset_index(drop=True)
     pd.testing.assert_frame_equal(sort_events(frame, "event_time", ["id"]), expected)
+    every = ["event_time", "id", "value"]  # no primary key: every column, event time included
+    expected = frame.sort_values(every, kind="mergesort").reset_index(drop=True)
+    pd.testing.assert_frame_equal(sort_events(frame, "event_time", every), expected)
     mixed = frame.assign(id=pd.Series([1, "a"] * 200, dtype=object))  # Arrow cannot hold it
     expected = mixed.sort_values(["event_time", "id"], kind="mergesort").reset_index(drop=True)
     pd.testing.assert_frame_equal(sort_events(mixed, "event_time", ["id"]), expected)
