@@ -13,7 +13,7 @@ from schemas.errors import IntegrityError, RetrainError
 from schemas.loader import list_specs
 from schemas.settings import Settings
 from schemas.specs import load_model_spec
-from tasks.io import artifacts, audit, catalog, cleanup, pointer
+from tasks.io import artifacts, audit, catalog, cleanup, faults, pointer
 from tasks.io.runtime import runtime
 
 
@@ -89,7 +89,10 @@ def rollback_champion(
             raise IntegrityError(f"model {model} {version} is damaged, not restored: {problems}")
 
     entry, moved = registry.rollback(model, to, actor, reason, expected=expected, check=intact)
+    faults.fault_point("after_cas", settings)
+    faults.fault_point("before_pointer", settings)
     synced = pointer.reconcile(model, settings)
+    faults.fault_point("after_pointer", settings)
     return asdict(entry) | {"moved": moved, "pointer": synced.detail}
 
 

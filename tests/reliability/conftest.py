@@ -167,3 +167,33 @@ def home(
     yield Home(root, url, env)
     if name is not None:
         _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def promote_twice(home: Home) -> None:
+    """Train fraud v1, land and ingest one more day, train v2: two champions on the ledger."""
+    import datetime as dt
+
+    from flows.ingest_dataset import ingest_dataset
+    from flows.retrain_model import retrain_model
+    from schemas.params import IngestParams, RetrainParams
+    from schemas.settings import Settings
+    from tasks.io.landing import write_landing
+    from tasks.io.runtime import close_all
+    from tasks.samples import sample_files
+
+    mp = pytest.MonkeyPatch()
+    for name in ("RETRAIN_HOME", "RETRAIN_DATABASE_URL", "RETRAIN_SPECS_DIR"):
+        mp.setenv(name, home.env[name])
+    specs = Path(home.env["RETRAIN_SPECS_DIR"])
+    settings = Settings(home=home.root, database_url=home.database_url, specs_dir=specs)
+    try:
+        assert retrain_model(RetrainParams(model="fraud"))["outcome"] == "promoted"
+        files = sample_files("transactions", 1, dt.date(2026, 10, 4), 8, rows_per_day=1200)
+        for day, named in files.items():
+            write_landing(settings, "transactions", day, named)
+        assert ingest_dataset(IngestParams(dataset="transactions"))["version"]["version"] == "v2"
+        second = retrain_model(RetrainParams(model="fraud"))
+        assert (second["outcome"], second["version"]) == ("promoted", "v2"), second
+    finally:
+        close_all()
+        mp.undo()

@@ -1,4 +1,5 @@
-"""Fault injection: ``retrain train`` killed at each step boundary, then rerun.
+"""Fault injection: ``retrain train`` and ``retrain rollback`` killed at each step
+boundary, then rerun.
 
 Each test starts ``retrain train fraud`` as a real process with ``RETRAIN_FAULT_AT`` set
 (tasks/io/faults.py: the process ends with exit code 137 at that boundary, as if killed),
@@ -19,7 +20,7 @@ from typing import Any
 import pytest
 
 from tasks.io.faults import EXIT_CODE, POINTS
-from tests.reliability.conftest import Home
+from tests.reliability.conftest import Home, promote_twice
 
 pytestmark = pytest.mark.integration
 
@@ -94,3 +95,30 @@ def test_a_train_killed_at_a_boundary_is_healed_by_the_rerun(
 
     pointer = check_invariants(home)
     assert pointer["version"] == "v1"
+
+
+ROLLBACK_POINTS = ("after_cas", "before_pointer", "after_pointer")
+
+
+def test_a_rollback_killed_at_each_boundary_is_healed_by_its_retry(
+    home: Home, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Back and forth between v2 and v1, killed once at each boundary: each retry (naming
+    the champion it expected to replace) finds its rollback done and moves nothing."""
+    promote_twice(home)
+    champion, target = "v2", "v1"
+    for point in ROLLBACK_POINTS:
+        move = ("rollback", "fraud", "--from", champion, "--to", target)
+        killed = retrain(home, *move, fault=point)
+        assert killed.returncode == EXIT_CODE, (point, killed.stderr)
+
+        retried = in_process(home, monkeypatch, *move)
+        assert (retried["from_version"], retried["to_version"]) == (champion, target), point
+        assert retried["moved"] is False, point  # the killed run's compare-and-swap stands
+        assert check_invariants(home)["version"] == target, point
+        champion, target = target, champion
+    ledger = in_process(home, monkeypatch, "history", "fraud")["ledger"]
+    assert [(e["action"], e["to_version"]) for e in ledger] == [
+        ("promote", "v1"), ("promote", "v2"),
+        ("rollback", "v1"), ("rollback", "v2"), ("rollback", "v1"),
+    ]  # fmt: skip
