@@ -17,6 +17,7 @@ from schemas.specs import ModelSpec, Task
 from tasks.core.train.splits import compute_windows
 
 LENGTHS = (1, 2, 3, 7, 14, 21, 28, 42, 56, 84, 112)  # candidate window lengths in days
+MAX_LABEL_WINDOWS = 8  # stacked training label windows a suggestion may ask for
 
 
 @dataclass(frozen=True)
@@ -67,9 +68,10 @@ def check_spec_windows(events: pd.DataFrame, spec: ModelSpec) -> dict[str, Any]:
     """The spec's windows with their sizes, whether ``min_rows`` holds, and a suggestion.
 
     The suggestion is the shortest equal train/validation/test length (keeping the
-    label-maturity delay and the stacked windows) whose every split holds
-    ``min_rows``; when none does, the length that does best and the ``min_rows``
-    it would need.
+    label-maturity delay) whose every split holds ``min_rows``, with the spec's stacked
+    label windows or, for a ranker whose training split alone falls short, more of them
+    (``ranking.label_windows``: more query groups from the same window length); when none
+    does, the length that does best and the ``min_rows`` it would need.
     """
     counts = count_windows(events, spec)
     sizes = split_sizes(counts)
@@ -92,9 +94,13 @@ def suggest_windows(events: pd.DataFrame, spec: ModelSpec) -> dict[str, Any]:
         if length * (2 + stacked) + spec.split.label_maturity_days > span:
             break  # no history left before the earliest training window
         trial = _with_length(spec, length)
-        smallest = min(split_sizes(count_windows(events, trial)).values())
+        sizes = split_sizes(count_windows(events, trial))
+        smallest = min(sizes.values())
         if smallest >= spec.split.min_rows:
             return {**_fields(length), "why": f"every split holds at least {smallest} groups"}
+        stacked_more = _more_label_windows(events, trial, sizes, span)
+        if stacked_more is not None:
+            return {**_fields(length), **stacked_more}
         if best is None or smallest > best[0]:
             best = (smallest, length)
     if best is None or best[0] == 0:
@@ -105,6 +111,28 @@ def suggest_windows(events: pd.DataFrame, spec: ModelSpec) -> dict[str, Any]:
         "split.min_rows": smallest,
         "why": f"no length reaches min_rows {spec.split.min_rows}; {smallest} groups at best",
     }
+
+
+def _more_label_windows(
+    events: pd.DataFrame, spec: ModelSpec, sizes: dict[str, int], span: float
+) -> dict[str, Any] | None:
+    """``ranking.label_windows`` that lift a ranker's training split to ``min_rows`` when
+    validation and test already hold it (and the data reaches back far enough)."""
+    need = spec.split.min_rows
+    if spec.ranking is None or any(n < need for s, n in sizes.items() if s != "train"):
+        return None
+    length = spec.split.training_window_days
+    for windows in range(spec.ranking.label_windows + 1, MAX_LABEL_WINDOWS + 1):
+        if length * (2 + windows) + spec.split.label_maturity_days > span:
+            return None
+        ranking = spec.ranking.model_copy(update={"label_windows": windows})
+        trial = spec.model_copy(update={"ranking": ranking})
+        train = split_sizes(count_windows(events, trial))["train"]
+        if train >= need:
+            smallest = min(train, *(n for s, n in sizes.items() if s != "train"))
+            why = f"every split holds at least {smallest} groups, {windows} stacked label windows"
+            return {"ranking.label_windows": windows, "why": why}
+    return None
 
 
 def _fields(length: float) -> dict[str, Any]:

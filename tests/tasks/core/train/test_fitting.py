@@ -81,3 +81,29 @@ def test_unreachable_min_rows_suggests_what_the_data_allows(events: pd.DataFrame
     suggestion = report["suggestion"]
     assert 0 < suggestion["split.min_rows"] < 100_000
     assert "no length reaches min_rows 100000" in suggestion["why"]
+
+
+def test_a_short_training_split_alone_gets_more_stacked_label_windows() -> None:
+    """Weekly data: every 7-day window holds one day of events; the newest two days have 40
+    active users each, each earlier day 15 others. 7-day windows hold validation and test
+    at min_rows 30, but one training window holds 15 groups: two stacked ones hold 30."""
+    t = pd.Timestamp("2026-01-01T12:00:00", tz="UTC")
+    users = [f"u{i}" for i in range(200)]
+    rows = [(u, t) for u in users]  # everyone has history from the first day
+    for week, day in enumerate(range(63, 0, -7)):
+        active = users[:40] if week < 2 else users[40 + 15 * (week - 2) : 55 + 15 * (week - 2)]
+        rows += [(u, t + pd.Timedelta(days=day)) for u in active]
+    rows.append((users[0], t + pd.Timedelta(days=63.5)))  # the clock: each window holds one day
+    events = pd.DataFrame(rows, columns=["user_id", "event_time"]).sort_values("event_time")
+    spec = _recs(
+        {"split": {"min_rows": 30, "label_maturity_days": 0}, "ranking": {"label_windows": 1}}
+    )
+
+    suggestion = check_spec_windows(events, spec)["suggestion"]
+
+    assert suggestion == {
+        "split.training_window_days": 7, "split.validation_days": 7, "split.test_days": 7,
+        "ranking.label_windows": 2,
+        "why": "every split holds at least 30 groups, 2 stacked label windows",
+    }  # fmt: skip
+    assert "ranking.label_windows: 2" in describe(check_spec_windows(events, spec))
