@@ -121,7 +121,7 @@ SPARSE_SPEC = {
         "min_rows": 50,
     },
     "ranking": {
-        "label_windows": 4,
+        "label_windows": 3,
         "candidates": {"whole_catalog_max_items": 5000, "popularity_days": 56},
     },
 }

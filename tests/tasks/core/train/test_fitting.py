@@ -72,7 +72,7 @@ def test_sparse_spec_fits_and_counts_stacked_windows_together(events: pd.DataFra
     report = check_spec_windows(events, _recs(SPARSE_SPEC))
     assert report["fits"] is True and report["suggestion"] is None
     train = [w for w in report["windows"] if w["split"] == "train"]
-    assert len(train) == 4
+    assert len(train) == 3
     assert report["query_groups"]["train"] == sum(w["query_groups"] for w in train)
 
 
