@@ -49,6 +49,13 @@ class ObjectStore(Protocol):
             IntegrityError: the content does not match ``sha256`` (or S3's stored checksum).
         """
 
+    def sha256_of(self, key: str) -> str:
+        """The object's sha256, read in chunks (never the whole object in memory).
+
+        Raises:
+            StoreError: ``object not found: <uri>``, or the store could not be reached.
+        """
+
     def head(self, key: str) -> ObjectInfo | None:
         """Return the object's info, or None if there is no object at ``key``."""
 

@@ -152,6 +152,21 @@ class S3Store:
             data: bytes = resp["Body"].read()  # botocore checks the stored checksum here
         return _verify(key, data, sha256)
 
+    def sha256_of(self, key: str) -> str:
+        """The object's sha256, streamed in 1 MiB chunks (memory stays bounded)."""
+        s3key = self._s3key(key)
+        digest = hashlib.sha256()
+        with self._errors("get", s3key):
+            try:
+                resp = self._client.get_object(Bucket=self.bucket, Key=s3key)
+            except ClientError as exc:
+                if _status_code(exc)[1] in ("NoSuchKey", "404"):
+                    raise StoreError(f"object not found: {self.uri(key)}") from None
+                raise
+            for chunk in resp["Body"].iter_chunks(1 << 20):
+                digest.update(chunk)
+        return digest.hexdigest()
+
     def head(self, key: str) -> ObjectInfo | None:
         """head_object; a 404 (no such key, or no such bucket: HEAD can't tell) is None."""
         s3key = self._s3key(key)

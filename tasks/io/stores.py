@@ -130,6 +130,13 @@ class FileStore:
             raise StoreError(f"cannot read {path.as_uri()}: {exc.strerror}") from exc
         return _verify(key, data, sha256)
 
+    def sha256_of(self, key: str) -> str:
+        """The file's sha256, streamed (its ETag here)."""
+        info = self.head(key)
+        if info is None:
+            raise StoreError(f"object not found: {self._path(key).as_uri()}")
+        return info.etag
+
     def head(self, key: str) -> ObjectInfo | None:
         """Return the file's info (hashes its content), or None if absent."""
         path = self._path(key)

@@ -128,6 +128,14 @@ def test_purge_removes_even_a_write_once_object_and_delete_still_refuses(
     store.purge(key)  # absent: a no-op
 
 
+def test_sha256_of_streams_the_content_and_names_a_missing_object(backend: Backend) -> None:
+    body = bytes(range(256)) * 9000  # over 2 MiB: more than one chunk
+    backend.store.put_bytes(LANDING, body)
+    assert backend.store.sha256_of(LANDING) == sha256_hex(body)
+    with pytest.raises(StoreError, match="object not found"):
+        backend.store.sha256_of("landing/nothing/here.csv")
+
+
 def test_get_missing_names_the_uri(backend: Backend) -> None:
     missing = "landing/nothing/here.csv"
     with pytest.raises(StoreError, match="object not found") as err:
