@@ -92,6 +92,23 @@ class Reference(Frozen):
     )
 
 
+class Limits(Frozen):
+    """What a landing file may be before it is read at all."""
+
+    max_file_bytes: int = Field(
+        default=4 * 1024**3,
+        ge=1,
+        description="Landing files larger than this are quarantined by reference: recorded"
+        " with a report, never read into memory or copied.",
+    )
+    max_columns: int | None = Field(
+        default=None,
+        ge=1,
+        description="Most columns a landing file may have (default: 4x the contract's"
+        " columns); a wider file is quarantined before it is parsed.",
+    )
+
+
 class DatasetContract(Frozen):
     """A dataset's declared shape, checks and landing source."""
 
@@ -113,6 +130,7 @@ class DatasetContract(Frozen):
     )
     references: list[Reference] = Field(default_factory=list)
     expectations: list[Expectation] = Field(default_factory=list)
+    limits: Limits = Limits()
 
     @model_validator(mode="after")
     def _references_exist(self) -> DatasetContract:
@@ -128,6 +146,11 @@ class DatasetContract(Frozen):
             if col.nullable:
                 raise ValueError(f"event_time {self.event_time!r} cannot be nullable")
         return self
+
+    @property
+    def max_columns(self) -> int:
+        """The widest landing file accepted: ``limits.max_columns``, else 4x the contract's."""
+        return self.limits.max_columns or 4 * len(self.columns)
 
     @property
     def landing_prefix(self) -> str:

@@ -22,6 +22,7 @@ from tasks.core.documents import to_json_bytes
 from tasks.core.ingest import keys, manifests
 from tasks.core.ingest.keys import Clash
 from tasks.core.ingest.landing import FileOutcome, landing_date
+from tasks.core.ingest.limits import shown
 from tasks.core.reports.validation import validation_html
 from tasks.core.train.prepared import sort_events
 from tasks.io.registry import FileRecord, NewFile
@@ -100,6 +101,35 @@ def record_quarantine(
     rt.registry.record_quarantined_file(dataset, base["uri"], base["sha256"], base["size"], details)
     rows = int(report.get("rows") or 0)  # rows read, none of them kept
     return FileOutcome(**base, status="quarantined", rows=rows, reasons=reasons, details=details)
+
+
+def record_refused(
+    dataset: str, key: str, reason: str, settings: Settings, now: datetime
+) -> FileOutcome:
+    """Quarantine a landing file by reference: record it and write its report, never read
+    it into memory or copy it (too large, or a name that is not safe to reuse).
+
+    The report goes under ``quarantine/<dataset>/<date>/refused-<sha256 prefix>``; the
+    registry row keeps the file's URI, sha256 (streamed), size and ETag, so it is not
+    announced again.
+    """
+    rt = runtime(settings)
+    info = rt.store.head(key)
+    if info is None:
+        raise RetrainError(f"landing file vanished before it was read: {rt.store.uri(key)}")
+    sha = rt.store.sha256_of(key)
+    qkey = layout.quarantine_key(dataset, landing_date(key, now), f"refused-{sha[:16]}")
+    report = {
+        "file": shown(key), "dataset": dataset, "success": False, "rows": 0,
+        "reasons": reason, "checks": [],
+    }  # fmt: skip
+    rt.store.put_bytes(qkey + ".validation.json", to_json_bytes(report))
+    page = write_validation_page(qkey, report, shown(info.uri), settings)
+    details = {"etag": info.etag, "quarantine": "by reference", "report_uri": page}
+    rt.registry.record_quarantined_file(dataset, info.uri, sha, info.size, details)
+    return FileOutcome(
+        key, info.uri, sha, info.size, "quarantined", reasons=reason, details=details
+    )
 
 
 def write_validation_page(key: str, report: dict[str, Any], where: str, settings: Settings) -> str:

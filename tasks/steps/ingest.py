@@ -11,7 +11,7 @@ from prefect.cache_policies import NO_CACHE
 
 from schemas.contracts import load_contract
 from schemas.settings import Settings
-from tasks.core.ingest import manifests
+from tasks.core.ingest import limits, manifests
 from tasks.core.ingest.keys import clash_report
 from tasks.core.ingest.landing import FileOutcome, is_landing_file, landing_date
 from tasks.core.ingest.validation import ExpectationRunner, validate_table
@@ -43,17 +43,29 @@ def list_new_files(dataset: str, settings: Settings) -> list[str]:
     """Landing keys of this dataset not yet ingested (a known URI with the same ETag is skipped)."""
     contract = load_contract(dataset, settings.specs_dir)
     known = datasets.known_landing_files(dataset, settings)
-    return [
-        o.key
-        for o in runtime(settings).store.list(contract.landing_prefix)
-        if is_landing_file(o.key, contract.source.format) and (o.uri, o.etag) not in known
-    ]
+    fmt = contract.source.format
+    listed = runtime(settings).store.list(contract.landing_prefix)
+    odd = [limits.shown(o.key) for o in listed if not is_landing_file(o.key, fmt)]
+    if odd:
+        more = f" and {len(odd) - 5} more" if len(odd) > 5 else ""
+        step_logger().warning(
+            "%d key(s) under %s are not %s landing files, left alone: %s%s",
+            len(odd), contract.landing_prefix, fmt, ", ".join(odd[:5]), more,
+        )  # fmt: skip
+    return [o.key for o in listed if is_landing_file(o.key, fmt) and (o.uri, o.etag) not in known]
 
 
 @task(cache_policy=NO_CACHE)
 def ingest_file(dataset: str, key: str, settings: Settings, now: datetime) -> FileOutcome:
     """Validate one file: write its curated partitions, or quarantine it with the report."""
     contract = load_contract(dataset, settings.specs_dir)
+    info = runtime(settings).store.head(key)
+    refused = limits.refusal(key, info.size if info else 0, contract)
+    if refused is not None:  # never read into memory, never copied
+        outcome = datasets.record_refused(dataset, key, refused, settings, now)
+        _announce_quarantine(dataset, outcome.uri, refused)
+        step_logger().warning("%s: quarantined: %s", limits.shown(key), refused)
+        return outcome
     landed = datasets.read_landed(dataset, key, settings)
     if landed.recorded is not None:
         return FileOutcome(**landed.base(), status="duplicate")
@@ -97,13 +109,17 @@ def _quarantined(
     now: datetime,
 ) -> FileOutcome:
     outcome = datasets.record_quarantine(dataset, landed, reasons, details, settings, now)
+    _announce_quarantine(dataset, landed.uri, reasons)
+    step_logger().warning("%s: quarantined: %s", landed.key, reasons)
+    return outcome
+
+
+def _announce_quarantine(dataset: str, uri: str, reasons: str) -> None:
     events.emit(
         "retrain.dataset.rejected",
         events.dataset_resource(dataset),
-        {"uri": landed.uri, "failed_expectations": reasons},
+        {"uri": uri, "failed_expectations": reasons},
     )
-    step_logger().warning("%s: quarantined: %s", landed.key, reasons)
-    return outcome
 
 
 @task(cache_policy=NO_CACHE)

@@ -303,3 +303,68 @@ def test_with_replace_the_corrected_rows_supersede_the_old_ones(
         f"transactions-{day}-fix.csv"
     }
     assert sum(s["rows"] for s in manifest["superseded"]) == first["rows"]
+
+
+def test_limits_refuse_large_wide_and_oddly_named_files_before_reading_them(
+    env: Path, store_root: Path, sample: Sample, ingest: Run, registry: Any,
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, caplog: pytest.LogCaptureFixture,
+) -> None:  # fmt: skip
+    import shutil
+
+    import yaml
+
+    from schemas.loader import SHIPPED_DIR
+    from schemas.settings import load_settings
+    from tasks.core.ingest.limits import COLUMN_COUNT_CHECK
+    from tasks.io.landing import write_landing
+
+    day = sample.days[0]
+    good = sample.files[day][f"transactions-{day}.csv"]
+    specs = tmp_path / "specs"  # the session's spec folder is shared: change a copy
+    shutil.copytree(Path(str(load_settings().specs_dir)), specs)
+    contract = yaml.safe_load((SHIPPED_DIR / "datasets" / "transactions.yaml").read_text())
+    contract["limits"] = {"max_file_bytes": len(good) + 10}
+    (specs / "datasets").mkdir(exist_ok=True)
+    (specs / "datasets" / "transactions.yaml").write_text(yaml.safe_dump(contract), "utf-8")
+    monkeypatch.setenv("RETRAIN_SPECS_DIR", str(specs))
+    header = good.split(b"\n", 1)[0]
+    wide = header + b"".join(b",x%d" % i for i in range(4 * len(contract["columns"]))) + b"\n"
+    oddly_named = f"transactions-{day}-\x1b[2Jcleared\n.csv"
+    files = {
+        f"transactions-{day}.csv": good,
+        f"transactions-{day}-large.csv": good + good.split(b"\n", 1)[1],
+        f"transactions-{day}-wide.csv": wide,
+        oddly_named: header + b"\n",
+        "README.txt": b"not a landing file",
+    }
+    write_landing(load_settings(), "transactions", day, files)
+
+    result = ingest()
+
+    outcome = {f["key"].rsplit("/", 1)[-1]: f for f in result["files"]}
+    assert {n: f["status"] for n, f in outcome.items()} == {
+        f"transactions-{day}.csv": "accepted",
+        f"transactions-{day}-large.csv": "quarantined",
+        f"transactions-{day}-wide.csv": "quarantined",
+        oddly_named: "quarantined",
+    }
+    large = outcome[f"transactions-{day}-large.csv"]
+    assert "over limits.max_file_bytes" in large["reasons"]
+    assert "file name has control characters" in outcome[oddly_named]["reasons"]
+    assert "\\x1b[2Jcleared\\n.csv" in outcome[oddly_named]["reasons"]
+    assert COLUMN_COUNT_CHECK in outcome[f"transactions-{day}-wide.csv"]["reasons"]
+    qdir = store_root / "quarantine/transactions" / day.isoformat()
+    copied = {p.name for p in qdir.iterdir()}
+    # the wide file was read (it is small) and kept; the large and the oddly named were not
+    assert {n for n in copied if n.endswith(".csv")} == {f"transactions-{day}-wide.csv"}
+    records = {r.uri.rsplit("/", 1)[-1]: r for r in registry.list_files("transactions")}
+    by_reference = records[f"transactions-{day}-large.csv"]
+    assert by_reference.details["quarantine"] == "by reference"
+    assert by_reference.sha256 == sha256_hex(files[f"transactions-{day}-large.csv"])
+    page = Path(large["report_uri"].removeprefix("file://"))
+    assert page.is_relative_to(qdir) and "over limits.max_file_bytes" in page.read_text("utf-8")
+    assert result["version"]["rows"] == csv_rows(good)
+    assert any("README.txt" in r.getMessage() and "left alone" in r.getMessage()
+               for r in caplog.records)  # fmt: skip
+
+    assert ingest()["files"] == []  # refused files are known: not announced again

@@ -18,6 +18,7 @@ import pyarrow as pa
 
 from schemas.contracts import ColumnType, DatasetContract
 from tasks.core.ingest.checks import MAX_EXAMPLES, CheckResult, ValidationReport, plain
+from tasks.core.ingest.limits import column_limit_check
 from tasks.core.ingest.reading import coerce_frame, missing_columns, read_table
 from tasks.core.ingest.tables import read_csv_fast, to_frame, to_gx_frame, with_pandas_metadata
 
@@ -176,6 +177,9 @@ def validate_table(
     Returns:
         The coerced table (None when the file was rejected) and the report.
     """
+    too_wide = column_limit_check(data, contract)
+    if too_wide is not None:  # refused from the header, before any row is parsed
+        return None, ValidationReport(file, contract.name, False, 0, [too_wide])
     fast = read_csv_fast(data, contract) if _fast_path_applies(data, contract) else None
     if fast is None:
         raw = read_table(data, contract.source.format)
