@@ -160,6 +160,40 @@ def test_unreachable_database_is_a_one_line_error(tmp_path: Path) -> None:
     assert proc.stdout == ""
 
 
+@pytest.mark.parametrize("fault", ["locked", "read_only"])
+def test_a_locked_or_read_only_registry_is_named_in_one_line(tmp_path: Path, fault: str) -> None:
+    """The real exceptions SQLAlchemy raises for a SQLite file another process holds, or one
+    opened read-only, become the one-line explanations ``main`` prints."""
+    import sqlite3
+
+    from sqlalchemy import create_engine, text
+
+    from flows.cli.app import known_failure
+
+    path = tmp_path / "registry.db"
+    with sqlite3.connect(path) as setup:
+        setup.execute("CREATE TABLE t (x INTEGER)")
+    holder = sqlite3.connect(path, isolation_level=None)
+    if fault == "locked":
+        holder.execute("BEGIN EXCLUSIVE")  # another process's long write
+        engine = create_engine(f"sqlite:///{path}", connect_args={"timeout": 0})
+    else:
+        engine = create_engine(f"sqlite:///file:{path}?mode=ro&uri=true")
+    try:
+        with pytest.raises(Exception) as raised, engine.begin() as conn:
+            conn.execute(text("INSERT INTO t VALUES (1)"))
+    finally:
+        engine.dispose()
+        holder.close()
+
+    message = known_failure(raised.value)
+    expected = {
+        "locked": "the registry database is locked by another process",
+        "read_only": "the registry database is read-only here",
+    }[fault]
+    assert message is not None and message.startswith(expected), (raised.value, message)
+
+
 def test_unreachable_store_is_a_one_line_error(
     retrain_home: Path, monkeypatch: pytest.MonkeyPatch, run_main: Any
 ) -> None:
