@@ -25,6 +25,7 @@ from tasks.core.ingest.landing import FileOutcome, landing_date
 from tasks.core.ingest.limits import shown
 from tasks.core.reports.validation import validation_html
 from tasks.core.train.prepared import sort_events
+from tasks.io.objects import ObjectInfo
 from tasks.io.registry import FileRecord, NewFile
 from tasks.io.runtime import runtime
 from tasks.io.stores import sha256_hex
@@ -49,10 +50,16 @@ class Landed:
         return {"key": self.key, "uri": self.uri, "sha256": self.sha256, "size": len(self.data)}
 
 
-def read_landed(dataset: str, key: str, settings: Settings) -> Landed:
-    """Read a landing file and look it up in the registry by URI and by content."""
+def read_landed(
+    dataset: str, key: str, settings: Settings, info: ObjectInfo | None = None
+) -> Landed:
+    """Read a landing file and look it up in the registry by URI and by content.
+
+    ``info``: the file's ``head`` when the caller has it (the file store hashes the whole
+    file for it: not twice).
+    """
     rt = runtime(settings)
-    data, info = rt.store.get_bytes(key), rt.store.head(key)
+    data, info = rt.store.get_bytes(key), info or rt.store.head(key)
     uri, sha = rt.store.uri(key), sha256_hex(data)
     files = rt.registry.list_files(dataset)
     recorded = next((f for f in files if (f.uri, f.sha256) == (uri, sha)), None)

@@ -66,7 +66,7 @@ def ingest_file(dataset: str, key: str, settings: Settings, now: datetime) -> Fi
         _announce_quarantine(dataset, outcome.uri, refused)
         step_logger().warning("%s: quarantined: %s", limits.shown(key), refused)
         return outcome
-    landed = datasets.read_landed(dataset, key, settings)
+    landed = datasets.read_landed(dataset, key, settings, info)
     if landed.recorded is not None:
         return FileOutcome(**landed.base(), status="duplicate")
     if landed.same_content is not None:
