@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from schemas.text import shown
+
 
 def _fmt(value: Any) -> str:
     if isinstance(value, float):
@@ -36,7 +38,7 @@ def ingest_text(result: dict[str, Any]) -> str:
         if f["status"] == "quarantined":
             extra = f" ({f['rows']} rows read)"
         why = f": {f['reasons']}" if f["reasons"] else ""
-        lines.append(f"  {f['status']:<11} {f['key']}{extra}{why}")
+        lines.append(f"  {f['status']:<11} {shown(f['key'])}{extra}{why}")
         if f["status"] == "quarantined" and f.get("report_uri"):
             lines.append(f"  {'':<11} validation page: {f['report_uri']}")
     version = result["version"]
@@ -109,7 +111,7 @@ def datasets_text(data: dict[str, Any]) -> str:
     lines = [f"{data['dataset']} versions:", text, "quarantined files:"]
     for f in data["quarantined"]:
         read = f" ({f['rows']} rows read)" if f.get("rows") is not None else ""
-        lines.append(f"  {f['uri']}{read}: {', '.join(f['details']['reasons'])}")
+        lines.append(f"  {shown(f['uri'])}{read}: {', '.join(f['details']['reasons'])}")
         if f.get("report_uri"):
             lines.append(f"    validation page: {f['report_uri']}")
     if not data["quarantined"]:
@@ -233,7 +235,9 @@ def _quickstart_line(label: str, model: str, runs: dict[str, Any]) -> str:
     line = f"[{label:<16}] {data:<52} | {model}: {trained['outcome']}{asked}"
     if trained["outcome"] != "skipped":
         line += f" - {gate_text(trained)}"
-    details = [f"{'':19}quarantined {f['key'].rsplit('/', 1)[-1]}: {f['reasons']}" for f in bad]
+    details = [
+        f"{'':19}quarantined {shown(f['key'].rsplit('/', 1)[-1])}: {f['reasons']}" for f in bad
+    ]
     if watched is not None and watched["status"] != "no_champion":
         details.append(f"{'':19}{_monitoring_line(watched)}")
     if trained["outcome"] != "promoted":

@@ -84,6 +84,8 @@ def datasets_data(settings: Settings, dataset: str) -> dict[str, Any]:
 
 
 def _reasons(details: dict[str, Any]) -> list[str]:
+    if details.get("refused"):  # quarantined by reference, never read: no checks ran
+        return [details["refused"]]
     checks = (details.get("validation") or {}).get("checks", [])
     return [f"{c['check']} {c.get('column') or ''}".strip() for c in checks if not c["success"]]
 

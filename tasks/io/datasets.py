@@ -17,12 +17,12 @@ import pandas as pd
 from schemas.contracts import DatasetContract, load_contract
 from schemas.errors import ImmutableObjectError, LostRaceError, RetrainError
 from schemas.settings import Settings
+from schemas.text import shown
 from tasks.core import layout
 from tasks.core.documents import to_json_bytes
 from tasks.core.ingest import keys, manifests
 from tasks.core.ingest.keys import Clash
 from tasks.core.ingest.landing import FileOutcome, landing_date
-from tasks.core.ingest.limits import shown
 from tasks.core.reports.validation import validation_html
 from tasks.core.train.prepared import sort_events
 from tasks.io.objects import ObjectInfo
@@ -132,7 +132,9 @@ def record_refused(
     }  # fmt: skip
     rt.store.put_bytes(qkey + ".validation.json", to_json_bytes(report))
     page = write_validation_page(qkey, report, shown(info.uri), settings)
-    details = {"etag": info.etag, "quarantine": "by reference", "report_uri": page}
+    details = {
+        "etag": info.etag, "quarantine": "by reference", "refused": reason, "report_uri": page,
+    }  # fmt: skip
     rt.registry.record_quarantined_file(dataset, info.uri, sha, info.size, details)
     return FileOutcome(
         key, info.uri, sha, info.size, "quarantined", reasons=reason, details=details

@@ -11,6 +11,7 @@ from prefect.cache_policies import NO_CACHE
 
 from schemas.contracts import load_contract
 from schemas.settings import Settings
+from schemas.text import shown
 from tasks.core.ingest import limits, manifests
 from tasks.core.ingest.keys import clash_report
 from tasks.core.ingest.landing import FileOutcome, is_landing_file, landing_date
@@ -45,7 +46,7 @@ def list_new_files(dataset: str, settings: Settings) -> list[str]:
     known = datasets.known_landing_files(dataset, settings)
     fmt = contract.source.format
     listed = runtime(settings).store.list(contract.landing_prefix)
-    odd = [limits.shown(o.key) for o in listed if not is_landing_file(o.key, fmt)]
+    odd = [shown(o.key) for o in listed if not is_landing_file(o.key, fmt)]
     if odd:
         more = f" and {len(odd) - 5} more" if len(odd) > 5 else ""
         step_logger().warning(
@@ -64,7 +65,7 @@ def ingest_file(dataset: str, key: str, settings: Settings, now: datetime) -> Fi
     if refused is not None:  # never read into memory, never copied
         outcome = datasets.record_refused(dataset, key, refused, settings, now)
         _announce_quarantine(dataset, outcome.uri, refused)
-        step_logger().warning("%s: quarantined: %s", limits.shown(key), refused)
+        step_logger().warning("%s: quarantined: %s", shown(key), refused)
         return outcome
     landed = datasets.read_landed(dataset, key, settings, info)
     if landed.recorded is not None:

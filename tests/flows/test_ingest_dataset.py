@@ -362,7 +362,13 @@ def test_limits_refuse_large_wide_and_oddly_named_files_before_reading_them(
     assert by_reference.details["quarantine"] == "by reference"
     assert by_reference.sha256 == sha256_hex(files[f"transactions-{day}-large.csv"])
     page = Path(large["report_uri"].removeprefix("file://"))
-    assert page.is_relative_to(qdir) and "over limits.max_file_bytes" in page.read_text("utf-8")
+    shown_page = page.read_text("utf-8")
+    assert page.is_relative_to(qdir) and "over limits.max_file_bytes" in shown_page
+    assert "No check ran" in shown_page and "Every check" not in shown_page
+    from tasks.io.catalog import datasets_data  # what `retrain datasets` lists
+
+    listed = {f["uri"]: f for f in datasets_data(load_settings(), "transactions")["quarantined"]}
+    assert listed[by_reference.uri]["details"]["reasons"] == [large["reasons"]]
     assert result["version"]["rows"] == csv_rows(good)
     assert any("README.txt" in r.getMessage() and "left alone" in r.getMessage()
                for r in caplog.records)  # fmt: skip

@@ -10,22 +10,16 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from schemas.contracts import DatasetContract
+from schemas.text import CONTROL, shown
 from tasks.core.ingest.checks import CheckResult
 
-CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 COLUMN_COUNT_CHECK = "expect_table_column_count_to_be_between"
 HEADER_BYTES = 1 << 20  # a header longer than this is a wide file by itself
-
-
-def shown(key: str) -> str:
-    """``key`` with every control character written as an escape (``\\n``, ``\\x1b``)."""
-    return CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), key)
 
 
 def refusal(key: str, size: int, contract: DatasetContract) -> str | None:

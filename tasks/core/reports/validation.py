@@ -18,19 +18,24 @@ def validation_html(report: dict[str, Any], where: str) -> str:
     failed = [c for c in checks if not c.get("success")]
     verdict = "accepted" if report.get("success") else "quarantined"
     subtitle = f"{report.get('dataset')}: {verdict}, {report.get('rows', 0):,} rows read"
+    refused = not checks and not report.get("success")  # refused before any check ran
+    counted = (
+        "No check ran (why: below); nothing downstream sees this file."
+        if refused
+        else f"{len(checks)} check(s), {len(failed)} failed"
+        + (": nothing downstream sees this file." if failed else ".")
+    )
     summary = [
         html.paragraph(f"File: {where}"),
-        html.paragraph(
-            f"{len(checks)} check(s), {len(failed)} failed"
-            + (": nothing downstream sees this file." if failed else "."),
-            "bad" if failed else "good",
-        ),
+        html.paragraph(counted, "bad" if failed or refused else "good"),
     ]
     if report.get("extra_columns"):
         summary.append(html.paragraph(f"Extra columns (ignored): {report['extra_columns']}"))
     if report.get("reasons") and not checks:
         summary.append(html.paragraph(f"Why: {report['reasons']}", "bad"))
-    sections = [html.section("Outcome", *summary), html.section("Every check", _checks(checks))]
+    sections = [html.section("Outcome", *summary)]
+    if checks:
+        sections.append(html.section("Every check", _checks(checks)))
     sections += [_examples(c) for c in failed if c.get("examples")]
     return html.page(f"Validation of {where.rsplit('/', 1)[-1]}", subtitle, sections)
 

@@ -10,12 +10,12 @@ import pyarrow.parquet as pq
 import pytest
 
 from schemas.contracts import load_contract
+from schemas.text import shown
 from tasks.core.ingest.limits import (
     COLUMN_COUNT_CHECK,
     column_count,
     column_limit_check,
     refusal,
-    shown,
 )
 from tasks.core.ingest.validation import validate_table
 
@@ -84,3 +84,18 @@ def test_a_wider_file_than_the_contract_allows_is_quarantined_before_parsing(con
         f"{width + 1} columns, more than {width} (limits.max_columns)"
     )
     assert column_limit_check(one_extra, contract) is None
+
+
+def test_the_cli_prints_a_control_character_name_escaped() -> None:
+    from flows.cli.render import ingest_text
+
+    key = "landing/transactions/2026-10-01/evil\x1b[2J\nname.csv"
+    data = {
+        "dataset": "transactions",
+        "files": [
+            {"key": key, "status": "quarantined", "rows": 0, "reasons": "r", "report_uri": None}
+        ],
+        "version": None,
+    }
+    text = ingest_text(data)
+    assert "evil\\x1b[2J\\nname.csv" in text and "\x1b" not in text
