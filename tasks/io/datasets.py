@@ -25,6 +25,7 @@ from tasks.core.ingest.keys import Clash
 from tasks.core.ingest.landing import FileOutcome, landing_date
 from tasks.core.reports.validation import validation_html
 from tasks.core.train.prepared import sort_events
+from tasks.io import faults
 from tasks.io.objects import ObjectInfo
 from tasks.io.registry import FileRecord, NewFile
 from tasks.io.runtime import runtime
@@ -233,7 +234,7 @@ def commit_version(
             return Committed(None, [])
         try:
             return _commit_once(contract, pending, now, version, settings)
-        except ImmutableObjectError as exc:  # a crashed run left a manifest there: skip it
+        except ImmutableObjectError as exc:  # another run's manifest holds the number: skip it
             log.warning("dataset %s: %s; using the next number", dataset, exc)
             version = f"v{int(version[1:]) + 1}"
         except LostRaceError as exc:
@@ -260,20 +261,48 @@ def _commit_once(
         dataset, version, parent, kind, parts, now.isoformat(), replaced, superseded
     )
     body = manifests.manifest_bytes(manifest)
-    info = rt.store.put_bytes(layout.manifest_key(dataset, version), body)
+    key = layout.manifest_key(dataset, version)
+    try:
+        uri = rt.store.put_bytes(key, body).uri
+    except ImmutableObjectError:
+        body, uri = _adopt_manifest(key, body, settings), rt.store.uri(key)
+    faults.fault_point("after_manifest", settings)
     new_files = [NewFile(o.uri, o.sha256, o.size, {**o.details, "rows": o.rows}) for o in files]
     rt.registry.commit_dataset_version(
         dataset,
         parent_rec.version if parent_rec else None,
-        info.uri,
+        uri,
         sha256_hex(body),
         manifest["rows"],
         len(manifest["partitions"]),
         new_files,
         version,
     )
-    done = {"version": version, "rows": manifest["rows"], "manifest_uri": info.uri}
+    done = {"version": version, "rows": manifest["rows"], "manifest_uri": uri}
     return Committed(done, clashes)
+
+
+def _adopt_manifest(key: str, body: bytes, settings: Settings) -> bytes:
+    """The manifest already at ``key`` if it describes these same files (a killed run wrote
+    it and never committed: its number is reused, not burned); else ImmutableObjectError.
+
+    Only ``created_at`` may differ. A racing run that wrote the same manifest commits the
+    same bytes: the registry's compare-and-swap lets one of the two through.
+    """
+    found = runtime(settings).store.get_bytes(key)
+
+    def content(data: bytes) -> dict[str, Any]:
+        doc: dict[str, Any] = json.loads(data)
+        doc.pop("created_at", None)
+        return doc
+
+    try:
+        same = content(found) == content(body)
+    except (ValueError, AttributeError):  # not a JSON object: not a manifest of ours
+        same = False
+    if not same:
+        raise ImmutableObjectError(f"{key} holds another version's manifest")
+    return found
 
 
 def _resolve_keys(

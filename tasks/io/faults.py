@@ -13,7 +13,9 @@ import os
 
 from schemas.settings import Settings
 
-POINTS = ("after_upload", "after_register", "after_cas", "before_pointer", "after_pointer")
+TRAINING_POINTS = ("after_upload", "after_register", "after_cas", "before_pointer", "after_pointer")
+INGESTION_POINTS = ("after_manifest",)  # the manifest written, the version not committed
+POINTS = TRAINING_POINTS + INGESTION_POINTS
 EXIT_CODE = 137
 
 

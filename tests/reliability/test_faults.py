@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from tasks.io.faults import EXIT_CODE, POINTS
+from tasks.io.faults import EXIT_CODE, TRAINING_POINTS
 from tests.reliability.conftest import Home, promote_twice
 
 pytestmark = pytest.mark.integration
@@ -80,7 +80,7 @@ def in_process(home: Home, monkeypatch: pytest.MonkeyPatch, *args: str) -> Any:
     return json.loads(result.stdout)
 
 
-@pytest.mark.parametrize("point", POINTS)
+@pytest.mark.parametrize("point", TRAINING_POINTS)
 def test_a_train_killed_at_a_boundary_is_healed_by_the_rerun(
     home: Home, point: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -122,3 +122,31 @@ def test_a_rollback_killed_at_each_boundary_is_healed_by_its_retry(
         ("promote", "v1"), ("promote", "v2"),
         ("rollback", "v1"), ("rollback", "v2"), ("rollback", "v1"),
     ]  # fmt: skip
+
+
+def test_an_ingestion_killed_after_its_manifest_reuses_the_number(
+    home: Home, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Killed between writing v2's manifest and committing it: the rerun commits v2 (it used
+    to skip to v3, leaving v2 an orphan, a number burned)."""
+    import datetime as dt
+
+    from schemas.settings import Settings
+    from tasks.io.landing import write_landing
+    from tasks.samples import sample_files
+
+    settings = Settings(home=home.root, database_url=home.database_url)
+    files = sample_files("transactions", 1, dt.date(2026, 10, 4), 9, rows_per_day=1200)
+    for day, named in files.items():
+        write_landing(settings, "transactions", day, named)
+    killed = retrain(home, "ingest", "transactions", fault="after_manifest")
+    assert killed.returncode == EXIT_CODE, killed.stderr
+    manifests = home.store / "datasets/transactions"
+    assert sorted(p.name for p in manifests.iterdir()) == ["v1.json", "v2.json"]
+
+    rerun = in_process(home, monkeypatch, "ingest", "transactions")
+    assert rerun["version"]["version"] == "v2", rerun
+    assert sorted(p.name for p in manifests.iterdir()) == ["v1.json", "v2.json"]
+    assert in_process(home, monkeypatch, "gc", "--dry-run")["removed"] == []
+    audit = in_process(home, monkeypatch, "verify", "--all")
+    assert audit["ok"] is True, audit
