@@ -1,11 +1,13 @@
 """Garbage collection of what failed runs left in the store: never anything registered.
 
-Three kinds of leftovers, each found by comparing the store with the registry (listed
+Four kinds of leftovers, each found by comparing the store with the registry (listed
 first, the registry read after, so a run that reserved and uploaded meanwhile is seen):
 
 - ``unregistered_version``: ``models/<model>/<version>/`` with no registered version. Kept
   while a live run holds the number's reservation; a stale reservation is released (a
   compare-and-swap) before its files go, so a run reclaiming it at once is not robbed.
+- ``unregistered_report``: ``reports/<model>/<version>/`` (an evaluation report) of a
+  version that is not registered, kept likewise while a live run holds the reservation.
 - ``orphan_manifest``: ``datasets/<dataset>/<version>.json`` with no committed version,
   numbered below the latest committed one (a higher one may be a commit in progress).
 - ``stale_checkpoints``: ``checkpoints/<model>/<training key>/`` whose inputs are
@@ -19,6 +21,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from schemas.settings import Settings
+from tasks.core.champions import version_name
 from tasks.io import accounting
 from tasks.io.runtime import runtime
 
@@ -57,7 +60,12 @@ class Collection:
 
 def collect(settings: Settings, dry_run: bool) -> Collection:
     """Find every leftover; unless ``dry_run``, delete it. Returns what was found."""
-    found = [*_versions(settings), *_manifests(settings), *_checkpoints(settings)]
+    found = [
+        *_versions(settings, "models/", "unregistered_version"),
+        *_versions(settings, "reports/", "unregistered_report"),
+        *_manifests(settings),
+        *_checkpoints(settings),
+    ]
     removed = [f for f in found if f.kind != "kept"]
     kept = [f for f in found if f.kind == "kept"]
     closed: list[int] = []
@@ -85,12 +93,15 @@ def _folder_uri(prefix: str, keys: list[str], settings: Settings) -> str:
     return uri[: len(uri) - len(keys[0]) + len(prefix)]
 
 
-def _versions(settings: Settings) -> list[Leftover]:
+def _versions(settings: Settings, prefix: str, kind: str) -> list[Leftover]:
+    """Folders ``<prefix><model>/<version>/`` of versions the registry does not hold."""
     rt, out = runtime(settings), []
-    for (model, version), keys in sorted(_folders(settings, "models/", 2).items()):
+    for (model, version), keys in sorted(_folders(settings, prefix, 2).items()):
+        if version_name(version) != version:
+            continue  # reports/<model>/monitoring/: not a version's
         if rt.registry.get_model_version(model, version) is not None:
             continue
-        where = _folder_uri(f"models/{model}/{version}/", keys, settings)
+        where = _folder_uri(f"{prefix}{model}/{version}/", keys, settings)
         held = rt.registry.find_reservation(model, version)
         if held is not None and accounting.is_live(held.run_id, settings):
             why = f"reserved by training run {held.run_id}, still running"
@@ -99,7 +110,7 @@ def _versions(settings: Settings) -> list[Leftover]:
         why = f"{model} {version} is not registered" + (
             f" (its reservation's run {held.run_id} is no longer running)" if held else ""
         )
-        out.append(Leftover("unregistered_version", where, len(keys), why, keys))
+        out.append(Leftover(kind, where, len(keys), why, keys))
     return out
 
 
@@ -139,7 +150,7 @@ def _checkpoints(settings: Settings) -> list[Leftover]:
 def _remove(leftover: Leftover, settings: Settings) -> bool:
     """Delete one leftover's objects (a stale reservation released first); False: kept."""
     rt = runtime(settings)
-    if leftover.kind == "unregistered_version":
+    if leftover.kind in ("unregistered_version", "unregistered_report"):
         model, version = leftover.keys[0].split("/")[1:3]
         held = rt.registry.find_reservation(model, version)
         if (

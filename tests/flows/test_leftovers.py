@@ -126,6 +126,12 @@ def test_gc_removes_leftovers_and_never_anything_registered(
     stray_version = store_root / "models/fraud/v2/model.txt"  # a dead run's upload
     stray_version.parent.mkdir(parents=True)
     stray_version.write_bytes(b"tree")
+    stray_report = store_root / "reports/fraud/v2/report.html"  # and its evaluation report
+    stray_report.parent.mkdir(parents=True)
+    stray_report.write_bytes(b"<html>")
+    monitoring = store_root / "reports/fraud/monitoring/20261001T000000Z/report.html"
+    monitoring.parent.mkdir(parents=True)
+    monitoring.write_bytes(b"<html>")
     key = registry.list_model_versions("fraud")[0].training_key
     checkpoint = store_root / f"checkpoints/fraud/{key}/round-000010.txt"
     checkpoint.parent.mkdir(parents=True, exist_ok=True)  # emptied when v1 registered
@@ -136,8 +142,11 @@ def test_gc_removes_leftovers_and_never_anything_registered(
     listed = json.loads(dry.stdout)
     assert listed["dry_run"] is True
     kinds = sorted(item["kind"] for item in listed["removed"])
-    assert kinds == ["orphan_manifest", "stale_checkpoints", "unregistered_version"]
+    assert kinds == [
+        "orphan_manifest", "stale_checkpoints", "unregistered_report", "unregistered_version"
+    ]  # fmt: skip
     assert stray_version.exists() and stray_manifest.exists() and checkpoint.exists()
+    assert stray_report.exists()
 
     done = cli("gc")
     assert done.exit_code == 0, done.output
@@ -146,6 +155,9 @@ def test_gc_removes_leftovers_and_never_anything_registered(
     assert not stray_version.exists()
     assert not stray_manifest.exists()
     assert not checkpoint.exists()
+    assert not stray_report.exists()
+    assert monitoring.exists(), "monitoring reports belong to no version: gc leaves them"
+    assert tree(store_root, "reports/fraud/v1"), "the registered version's report stays"
     assert pending.exists(), "a manifest above the latest version may be a commit in progress"
     assert "kept:" in done.stdout
     assert tree(store_root, "models/fraud/v1") | tree(store_root, "datasets/transactions/v2") == (
