@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import math
 import os
 import sys
@@ -133,8 +134,6 @@ def _strict(value: Any) -> Any:
 
 def quiet_prefect() -> None:
     """Keep only Prefect's errors (commands that print their own summary lines)."""
-    import logging
-
     for name in ("prefect", "prefect.flow_runs", "prefect.task_runs"):
         logging.getLogger(name).setLevel(logging.ERROR)
 
@@ -152,6 +151,8 @@ def local_runs() -> Iterator[Callable[[], None]]:
     """
     from prefect.settings import get_current_settings, temporary_settings
 
+    if not verbose_asked():
+        console_without_tracebacks()
     if get_current_settings().api.url:
         yield lambda: None
         return
@@ -165,10 +166,46 @@ def local_runs() -> Iterator[Callable[[], None]]:
         yield starting.join
 
 
+def verbose_asked() -> bool:
+    """Whether the command line asks for ``--verbose`` (``-v``)."""
+    return bool({"--verbose", "-v"} & set(sys.argv[1:]))
+
+
+class _WithoutTraceback(logging.Formatter):
+    """A console formatter's lines without the exception's traceback (the message keeps the
+    exception's one line); the record itself is left whole for the other handlers (the
+    Prefect API's log handler still sends the traceback to the UI)."""
+
+    def __init__(self, inner: logging.Formatter | None) -> None:
+        super().__init__()
+        self.inner = inner or logging.Formatter()
+
+    def format(self, record: logging.LogRecord) -> str:
+        kept = record.exc_info, record.exc_text, record.stack_info
+        record.exc_info, record.exc_text, record.stack_info = None, None, None
+        try:
+            return self.inner.format(record)
+        finally:
+            record.exc_info, record.exc_text, record.stack_info = kept
+
+
+def console_without_tracebacks() -> None:
+    """Prefect's console lines without tracebacks: a failed task's traceback came before the
+    command's own one-line error. ``--verbose`` keeps them."""
+    from prefect.logging.configuration import ensure_logging_setup
+    from prefect.logging.handlers import PrefectConsoleHandler
+
+    ensure_logging_setup()
+    for name in ("", "prefect", "prefect.flow_runs", "prefect.task_runs"):
+        for handler in logging.getLogger(name).handlers:
+            if isinstance(handler, PrefectConsoleHandler) and not isinstance(
+                handler.formatter, _WithoutTraceback
+            ):
+                handler.setFormatter(_WithoutTraceback(handler.formatter))
+
+
 def verbose_libraries() -> None:
     """``--verbose``: the data libraries' INFO logs too (quiet by default)."""
-    import logging
-
     logging.getLogger("great_expectations").setLevel(logging.INFO)
 
 
@@ -194,7 +231,7 @@ def main() -> None:
         sys.exit(1)
     except Exception as exc:
         message = known_failure(exc)
-        if message is None or {"--verbose", "-v"} & set(sys.argv[1:]):
+        if message is None or verbose_asked():
             raise
         typer.echo(f"error: {message} (--verbose shows the traceback)", err=True)
         sys.exit(1)

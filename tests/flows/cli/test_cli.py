@@ -496,3 +496,46 @@ def test_local_runs_start_the_temporary_api_early_and_send_no_heartbeats() -> No
     with temporary_settings(updates=real), local_runs() as api_ready:
         api_ready()  # nothing to wait for: the server is someone else's
         assert get_current_settings().flows.heartbeat_frequency == 60
+
+
+def test_prefect_console_lines_drop_tracebacks_but_the_record_keeps_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A failed task's traceback came before the command's one-line error (issue 12,
+    problem 8); the API's log handler still gets it (the Prefect UI shows it)."""
+    from prefect.logging.handlers import PrefectConsoleHandler
+
+    from flows.cli.app import console_without_tracebacks, verbose_asked
+    from schemas.errors import IntegrityError
+
+    monkeypatch.setattr(sys, "argv", ["retrain", "train", "fraud", "-v"])
+    assert verbose_asked()
+    monkeypatch.setattr(sys, "argv", ["retrain", "train", "fraud"])
+    assert not verbose_asked()
+    console_without_tracebacks()
+    names = ("", "prefect", "prefect.flow_runs", "prefect.task_runs")
+    handlers = [
+        h
+        for name in names
+        for h in logging.getLogger(name).handlers
+        if isinstance(h, PrefectConsoleHandler)
+    ]
+    assert handlers, "Prefect's logging has a console handler once set up"
+    try:
+        try:
+            raise IntegrityError("sha256 mismatch for 'models/fraud/v1/model.txt'")
+        except IntegrityError as exc:
+            record = logging.LogRecord(
+                "prefect.task_runs", logging.ERROR, __file__, 1,
+                "Task run failed with exception: %r", (exc,), sys.exc_info(),
+            )  # fmt: skip
+        record.task_run_id, record.task_run_name = "1b2c", "evaluate_challenger-8f3"
+        for handler in handlers:
+            line = handler.format(record)
+            assert "sha256 mismatch" in line
+            assert "Traceback" not in line and "\n" not in line
+        assert record.exc_info is not None
+        assert "Traceback" in logging.Formatter().format(record)
+    finally:
+        for handler in handlers:
+            handler.setFormatter(getattr(handler.formatter, "inner", handler.formatter))
