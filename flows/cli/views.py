@@ -155,7 +155,8 @@ def rollback(
         typer.Option(
             "--from",
             help="The champion you expect to replace: if it was already rolled back, this is a"
-            " no-op (safe to retry).",
+            " no-op (safe to retry). Without it each rollback is a new request: a rerun"
+            " moves again, so scripts should pass it.",
         ),
     ] = None,
     as_json: JsonOpt = False,
