@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
+
+from tasks.core.sampling import stratified_positions
 
 MetricFn = Callable[[np.ndarray, np.ndarray, np.ndarray | None], Any]
 CHUNK = 200  # resamples evaluated together (memory: CHUNK x rows floats)
@@ -14,6 +17,9 @@ CHUNK = 200  # resamples evaluated together (memory: CHUNK x rows floats)
 # holdouts. Arrays this small are reused by the allocator; larger ones are mapped and
 # faulted in afresh on every chunk, which cost more than the arithmetic at 100k rows.
 MAX_CELLS = 4_000_000
+# Above this many rows, ``paired_intervals`` resamples a stratified sample of this size and
+# rescales the draws to the whole holdout (an m-out-of-n bootstrap, below).
+BOOTSTRAP_ROWS = 50_000
 
 
 @dataclass(frozen=True)
@@ -26,9 +32,10 @@ class Interval:
     confidence: float
     resamples: int
     unit: str  # "rows" or "groups"
+    sample: tuple[int, int] | None = None  # (rows resampled, rows in the holdout) if sampled
 
     def to_dict(self) -> dict[str, float | int | str]:
-        return {
+        out: dict[str, float | int | str] = {
             "estimate": self.estimate,
             "low": self.low,
             "high": self.high,
@@ -36,6 +43,9 @@ class Interval:
             "resamples": self.resamples,
             "unit": self.unit,
         }
+        if self.sample is not None:
+            out["sample_rows"], out["holdout_rows"] = self.sample
+        return out
 
 
 def paired_bootstrap(
@@ -73,20 +83,39 @@ def paired_intervals(
     resamples: int,
     confidence: float,
     seed: int,
+    max_rows: int = BOOTSTRAP_ROWS,
 ) -> list[Interval]:
     """``paired_bootstrap`` of the challenger against each of ``others`` (champion,
     baselines), all under the same draws: the challenger's resampled metric is computed
-    once. Equal to one ``paired_bootstrap`` per other model with the same seed."""
+    once. Equal to one ``paired_bootstrap`` per other model with the same seed.
+
+    A holdout of more than ``max_rows`` rows is resampled through a seeded sample of
+    ``max_rows`` rows stratified by label (an m-out-of-n bootstrap): each draw's deviation
+    from the sample's own difference is scaled by sqrt(m / n) and added to the whole
+    holdout's difference, so the interval keeps the width it has at n rows. The estimate
+    is always the whole holdout's; the interval records the sample's size.
+    """
     if not others:
         return []
-    units, unit_name = _units(len(y), None)
-    chal, *rest = _resampled(metric, y, [challenger, *others], units, resamples, seed)
-    base = metric(y, challenger, None)
+    keep = stratified_positions(y, max_rows, seed) if len(y) > max_rows else None
+    if keep is None:
+        ys, cs, rs = y, challenger, others
+    else:
+        ys, cs, rs = y[keep], challenger[keep], [o[keep] for o in others]
+    units, unit_name = _units(len(ys), None)
+    chal, *rest = _resampled(metric, ys, [cs, *rs], units, resamples, seed)
+    base, base_sampled = metric(y, challenger, None), metric(ys, cs, None)
+    scale = math.sqrt(len(ys) / len(y)) if len(y) else 1.0
+    sample = None if keep is None else (len(ys), len(y))
     out = []
-    for other, values in zip(others, rest, strict=True):
+    for other, other_sampled, values in zip(others, rs, rest, strict=True):
         diffs = chal - values
         estimate = float(base - metric(y, other, None))
-        out.append(_interval(estimate, diffs[np.isfinite(diffs)], confidence, unit_name))
+        if keep is not None:
+            centre = float(base_sampled - metric(ys, other_sampled, None))
+            diffs = estimate + scale * (diffs - centre)
+        iv = _interval(estimate, diffs[np.isfinite(diffs)], confidence, unit_name)
+        out.append(replace(iv, sample=sample))
     return out
 
 
@@ -151,9 +180,10 @@ def _resampled(
     for start in range(0, resamples, chunk):
         size = min(chunk, resamples - start)
         draws = rng.integers(0, n_units, (size, n_units))
-        offset = (draws + np.arange(size)[:, None] * n_units).ravel()  # one bincount per chunk
-        counts = np.bincount(offset, minlength=size * n_units).reshape(size, n_units)
-        weight = (counts if identity else counts[:, units]).astype(float)
+        counts = np.empty((size, n_units))
+        for row, drawn in enumerate(draws):  # a bincount per resample: 4x one on offsets
+            counts[row] = np.bincount(drawn, minlength=n_units)
+        weight = counts if identity else counts[:, units]
         for values, score in zip(out, scores, strict=True):
             values.append(np.asarray(metric(y, score, weight), dtype=float))
     return [np.concatenate(v) if v else np.empty(0) for v in out]

@@ -171,6 +171,8 @@ def _gate_check(evidence: Evidence, policy: Policy) -> Check:
         f"{policy.mode.value}: {metric} improvement {estimate:+.4f}, "
         f"{pct}% CI lower bound {low:+.4f} {'>' if ok else '<='} {bound:+.4f}"
     )
+    if iv.sample is not None:
+        detail += f" (bootstrap of {iv.sample[0]:,} of {iv.sample[1]:,} rows, rescaled)"
     return Check("gate", ok, detail)
 
 

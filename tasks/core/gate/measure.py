@@ -68,9 +68,11 @@ def gather_evidence(
 def _binary(
     spec: ModelSpec, prep: Prepared, chal: Scorer, frame: pd.DataFrame, champ: Scorer | None
 ) -> Evidence:
-    scores = score_holdout(chal.booster, chal.features, chal.encoding, frame, prep.test_rows)
+    scores = predict(chal.booster, prep.test.x)  # the holdout matrix was built for it
     champ_scores = None
-    if champ is not None:
+    if champ is not None and champ.features == chal.features:  # same features: re-encode
+        champ_scores = predict(champ.booster, feats.encode(prep.test_frame, champ.encoding))
+    elif champ is not None:  # its own features, built on the whole frame (same history)
         champ_scores = score_holdout(
             champ.booster, champ.features, champ.encoding, frame, prep.test_rows
         )

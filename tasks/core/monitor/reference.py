@@ -26,8 +26,8 @@ def reference_profile(
     (None for missing), so monitoring compares like with like and unseen categories show.
     """
     frame = prepared.test_frame
-    scores = predict(booster, prepared.test.x)
     keep = sample_positions(len(frame), rows, seed)
+    scores = predict(booster, prepared.test.x[keep])  # only the rows it keeps
     columns = {name: (NUMERIC, frame[name]) for name in prepared.encoding.numeric}
     columns |= {name: (CATEGORICAL, frame[name]) for name in prepared.encoding.categorical}
     windows = prepared.windows
@@ -40,7 +40,7 @@ def reference_profile(
             name: {"kind": kind, "values": column_values(kind, values.to_numpy()[keep])}
             for name, (kind, values) in columns.items()
         },
-        "score": [float(v) for v in scores[keep]],
+        "score": [float(v) for v in scores],
     }
 
 

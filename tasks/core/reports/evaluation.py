@@ -98,7 +98,10 @@ def _interval_text(iv: dict[str, Any] | None) -> str:
     if not iv or iv.get("low") is None or iv.get("high") is None:
         return "no interval"
     pct = round(float(iv["confidence"]) * 100)
-    return f"{iv['estimate']:+.4f}, {pct}% CI [{iv['low']:+.4f}, {iv['high']:+.4f}]"
+    text = f"{iv['estimate']:+.4f}, {pct}% CI [{iv['low']:+.4f}, {iv['high']:+.4f}]"
+    if iv.get("sample_rows"):
+        text += f" (bootstrap of {iv['sample_rows']:,} of {iv['holdout_rows']:,} rows, rescaled)"
+    return text
 
 
 def _decision(doc: dict[str, Any]) -> str:

@@ -251,3 +251,42 @@ def test_paired_intervals_share_the_draws_and_equal_one_bootstrap_per_model() ->
     assert together[1].low > together[0].low  # the weaker baseline is beaten by more
     assert paired_intervals(average_precision, y, challenger, [], resamples=10,
                             confidence=0.95, seed=5) == []  # fmt: skip
+
+
+def test_a_large_holdout_is_bootstrapped_through_a_rescaled_stratified_sample() -> None:
+    """m-out-of-n: the interval of 4,000 resampled rows rescaled to 40,000 has the full
+    bootstrap's centre and width (within Monte Carlo error), and says it was sampled."""
+    rng = np.random.default_rng(3)
+    n = 40_000
+    y = (rng.random(n) < 0.05).astype(float)
+    challenger, champion = (y * s + rng.random(n) for s in (0.5, 0.45))
+    args = {"resamples": 400, "confidence": 0.9, "seed": 2}
+    (full,) = paired_intervals(average_precision, y, challenger, [champion], **args)
+    (sampled,) = paired_intervals(
+        average_precision, y, challenger, [champion], **args, max_rows=4_000
+    )
+    assert full.sample is None and "sample_rows" not in full.to_dict()
+    assert sampled.sample == (4_000, n)
+    assert sampled.to_dict()["sample_rows"] == 4_000
+    assert sampled.estimate == full.estimate  # always the whole holdout's difference
+    width, sampled_width = full.high - full.low, sampled.high - sampled.low
+    assert sampled_width == pytest.approx(width, rel=0.25)
+    assert (sampled.low + sampled.high) / 2 == pytest.approx((full.low + full.high) / 2,
+                                                             abs=0.25 * width)  # fmt: skip
+    unscaled = paired_bootstrap(
+        average_precision, y[:4_000], challenger[:4_000], champion[:4_000], **args
+    )
+    assert unscaled.high - unscaled.low > 2 * sampled_width  # the rescaling is what narrows
+
+
+def test_stratified_sample_keeps_the_label_shares() -> None:
+    from tasks.core.sampling import stratified_positions
+
+    y = np.r_[np.ones(100), np.zeros(9_900)]
+    keep = stratified_positions(y, 1_000, 4)
+    assert len(keep) == 1_000 and int(y[keep].sum()) == 10
+    assert np.array_equal(keep, np.sort(keep))
+    assert np.array_equal(keep, stratified_positions(y, 1_000, 4))
+    assert np.array_equal(stratified_positions(y, 20_000, 4), np.arange(10_000))
+    rare = np.r_[np.ones(1), np.zeros(9_999)]
+    assert rare[stratified_positions(rare, 100, 0)].sum() == 1  # every label keeps a row
