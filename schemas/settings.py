@@ -50,6 +50,11 @@ class Settings(BaseSettings):
         default=None,
         description="Price table (default: the dated table shipped as package data).",
     )
+    dask_address: str | None = Field(
+        default=None,
+        description="Dask scheduler address (tcp://host:8786): binary models train with"
+        " lightgbm.dask on that cluster (README, Beyond one machine). Unset: on this machine.",
+    )
     fault_at: str | None = Field(
         default=None,
         description="Test only (tests/reliability): end the process with exit code 137 at"

@@ -126,6 +126,7 @@ def _register(
         "cpu_seconds": trained.cpu_seconds,
         **trained.progress,
         "resumed_from_round": trained.resumed_from,
+        "engine": trained.engine,  # {kind: local} or {kind: dask, workers, scheduler}
         "cost": asdict(trained.cost) if trained.cost else None,
         "flow_run_id": _flow_run_id(),  # the Prefect run that trained it (card.json)
     }

@@ -25,7 +25,7 @@ from tasks.core.train.booster import Fitted
 from tasks.core.train.plans import budget_refusal, skip_reason
 from tasks.core.train.prepared import NotEnoughData, Prepared, train_model
 from tasks.core.train.ranking import prepare_ranking
-from tasks.io import accounting, artifacts, datasets
+from tasks.io import accounting, artifacts, cluster, datasets
 from tasks.io.checkpoints import StoreCheckpoints, stop_on_sigterm
 from tasks.io.lineage import code_version
 from tasks.io.registry import ModelVersionRecord
@@ -67,6 +67,7 @@ class Trained:
     resumed_from: int | None = None  # checkpoint round this run continued from
     run_id: int | None = None  # the training run in the registry
     cost: RunCost | None = None
+    engine: dict[str, Any] = field(default_factory=lambda: {"kind": "local"})
 
 
 @task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=2)
@@ -131,7 +132,7 @@ def train_challenger(
     main = frames[plan.spec.datasets[0]]
     return Trained(
         prepared, fitted.booster, fitted.text, wall, cpu, main, progress.to_dict(),
-        fitted.resumed_from, run_id, cost,
+        fitted.resumed_from, run_id, cost, fitted.engine,
     )  # fmt: skip
 
 
@@ -165,7 +166,19 @@ def _prepare(plan: Plan, frames: dict[str, pd.DataFrame], settings: Settings) ->
 
 def _fit(plan: Plan, prepared: Prepared, run_id: int, settings: Settings) -> Fitted:
     """Train with checkpoints under checkpoints/<model>/<training key>/, resuming from the
-    newest intact one (each is also recorded on the training run in the registry)."""
+    newest intact one (each is also recorded on the training run in the registry); or, with
+    ``RETRAIN_DASK_ADDRESS``, a binary model on that Dask cluster (no checkpoints there)."""
+    address = settings.dask_address
+    if address and plan.spec.task == Task.BINARY:
+        enc = prepared.encoding
+        step_logger().info("training %s on the Dask cluster at %s", plan.model, address)
+        return cluster.fit_on_dask(
+            plan.spec, prepared.train, prepared.valid, enc.names, enc.categorical_indices, address
+        )
+    if address:
+        step_logger().warning(
+            "%s trains on this machine: ranking models do not train on Dask yet", plan.model
+        )
     rt, every = runtime(settings), plan.spec.lightgbm.checkpoint_every
     checkpoints = StoreCheckpoints(
         rt.store, plan.model, plan.training_key, every,

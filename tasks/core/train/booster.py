@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import lightgbm as lgb
@@ -65,11 +65,15 @@ class Checkpoints(Protocol):
     def interrupted(self) -> bool: ...
 
 
+LOCAL: dict[str, Any] = {"kind": "local"}
+
+
 @dataclass(frozen=True)
 class Fitted:
     booster: lgb.Booster
     progress: Progress
     resumed_from: int | None  # round of the checkpoint this run continued, if any
+    engine: dict[str, Any] = field(default_factory=lambda: dict(LOCAL))  # where it trained
 
     @property
     def text(self) -> str:

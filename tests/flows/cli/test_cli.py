@@ -290,6 +290,7 @@ def test_ingest_train_inspect_and_roll_back_from_the_command_line(
     card = read_json(store_root / "models/fraud/v1/card.json")
     assert re.fullmatch(r"[0-9a-f-]{36}", champion["flow_run_id"]), champion["flow_run_id"]
     assert card["training"]["flow_run_id"] == champion["flow_run_id"]
+    assert card["training"]["engine"] == {"kind": "local"}  # no RETRAIN_DASK_ADDRESS
     assert f"trained by: flow run {champion['flow_run_id']}" in cli("champion", "fraud").stdout
 
     cli_json("data", "generate", "transactions", "--days", "1", "--rows-per-day", "1500",

@@ -1,0 +1,57 @@
+"""The early-stopping round of a booster trained for all its rounds (pure).
+
+LightGBM's Dask interface has no early stopping (its validation parts are scattered over
+the workers), so a cluster trains every round and the round is chosen here, on the whole
+validation split, with the same rule the local tracker applies (tasks/core/train/booster.py):
+the best score so far, stopping once ``patience`` rounds pass without a better one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import lightgbm as lgb
+import numpy as np
+
+from schemas.errors import SpecError
+from tasks.core.gate.metrics import average_precision, log_loss, roc_auc
+from tasks.core.train.booster import Matrix, Progress
+
+# LightGBM metric name -> (metric of labels and raw scores, higher is better)
+METRICS: dict[str, tuple[Callable[[np.ndarray, np.ndarray], Any], bool]] = {
+    "average_precision": (average_precision, True),
+    "auc": (roc_auc, True),
+    "binary_logloss": (lambda y, raw: log_loss(y, 1 / (1 + np.exp(-raw))), False),
+}
+
+
+def metric_of(params: dict[str, Any]) -> str:
+    """The first validation metric of LightGBM ``params``, if this module can compute it."""
+    named = params.get("metric", "average_precision")
+    name = str(named[0] if isinstance(named, list | tuple) else named)
+    if name not in METRICS:
+        raise SpecError(
+            f"lightgbm.params.metric: {name!r} cannot choose the round of a model trained on"
+            f" Dask; use one of {', '.join(sorted(METRICS))}"
+        )
+    return name
+
+
+def early_stopped(
+    booster: lgb.Booster, valid: Matrix, params: dict[str, Any], patience: int
+) -> Progress:
+    """Rounds, best round and best score as early stopping would have left them."""
+    fn, higher = METRICS[metric_of(params)]
+    raw = np.zeros(len(valid.y))
+    progress = Progress()
+    for tree in range(booster.num_trees()):  # binary: one tree per round
+        raw += booster.predict(valid.x, start_iteration=tree, num_iteration=1, raw_score=True)
+        score, done = float(fn(valid.y, raw)), tree + 1
+        progress.rounds = done
+        best = progress.best_score
+        if best is None or (score > best if higher else score < best):
+            progress.best_score, progress.best_round = score, done
+        if done - progress.best_round >= patience:
+            break
+    return progress

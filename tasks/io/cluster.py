@@ -1,0 +1,120 @@
+"""Training on a Dask cluster (``RETRAIN_DASK_ADDRESS``): lightgbm.dask on the prepared
+matrices, one block of rows per worker.
+
+The flow prepares the matrices where it runs (features need each entity's whole history in
+order); the rows are then scattered over the workers in equal contiguous blocks, in the
+order of the workers' addresses, and ``DaskLGBMClassifier`` trains data-parallel. LightGBM's
+Dask interface has no early stopping, so every round is trained and the round is chosen
+afterwards on the whole validation split (tasks/core/gate/rounds.py); the model text is cut
+there as it is locally. The same partitions on a cluster of the same size give the same
+model text (``deterministic``); a different worker count gives a different (equally valid)
+model. No checkpoints are written on a cluster: a run that loses a worker fails and its
+rerun starts again.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import warnings
+from typing import Any
+
+import numpy as np
+
+from schemas.errors import RetrainError
+from schemas.specs import ModelSpec
+from tasks.core.gate.rounds import early_stopped, metric_of
+from tasks.core.train.booster import Fitted, Matrix, booster_params
+
+CONNECT_SECONDS = 30
+
+
+def fit_on_dask(
+    spec: ModelSpec,
+    train: Matrix,
+    valid: Matrix,
+    feature_names: list[str],
+    categorical: list[int],
+    address: str,
+) -> Fitted:
+    """Train ``spec`` on the cluster at ``address``; the card's engine says where.
+
+    Raises:
+        RetrainError: the scheduler cannot be reached, or it has no worker.
+    """
+    import lightgbm as lgb
+    from distributed import Client
+
+    # lightgbm.dask prints its progress ("Finding random open ports...") to stdout, which
+    # would corrupt `--json` output: route LightGBM's messages to logging instead.
+    lgb.register_logger(logging.getLogger("lightgbm"))
+    params = {k: v for k, v in booster_params(spec).items() if k != "num_threads"}
+    metric_of(params)  # a metric the round can be chosen by, before the cluster works
+    try:
+        client = Client(address, timeout=CONNECT_SECONDS)  # lightgbm.dask waits on the default
+    except (OSError, TimeoutError) as exc:
+        raise RetrainError(
+            f"cannot reach the Dask scheduler at {address} (RETRAIN_DASK_ADDRESS): {exc}"
+        ) from exc
+    _order_who_has(client)
+    with client:
+        workers = sorted(client.scheduler_info(n_workers=-1)["workers"])
+        if not workers:
+            raise RetrainError(f"the Dask scheduler at {address} has no worker")
+        x, y = _scattered(client, train, workers)
+        model = lgb.DaskLGBMClassifier(
+            client=client, n_estimators=spec.lightgbm.num_boost_round, **params
+        )
+        with warnings.catch_warnings():  # the wrapper's n_jobs: each worker's threads win
+            warnings.filterwarnings("ignore", message="Parameter n_jobs will be ignored")
+            model.fit(x, y, feature_name=feature_names, categorical_feature=categorical)
+        booster = lgb.Booster(model_str=without_network(model.booster_.model_to_string()))
+    progress = early_stopped(booster, valid, params, spec.lightgbm.early_stopping_rounds)
+    engine = {"kind": "dask", "workers": len(workers), "scheduler": address}
+    return Fitted(booster, progress, None, engine)
+
+
+def _order_who_has(client: Any) -> None:
+    """Make ``client.who_has(futures)`` answer in the order of ``futures``.
+
+    lightgbm.dask ranks the workers in the order ``who_has`` lists the data's parts, and
+    distributed's client asks the scheduler for a *set* of keys, so that order follows
+    Python's per-process string hashing: the same blocks got different ranks from one run to
+    the next, and with them different bin boundaries and trees. In the parts' order, block 0's
+    worker is rank 0 on every run.
+    """
+    asked = client.who_has
+
+    def who_has(futures: Any = None, **kwargs: Any) -> Any:
+        found = asked(futures, **kwargs)
+        if futures is None:
+            return found
+        keys = [f.key for f in futures]
+        return type(found)({key: found[key] for key in keys if key in found})
+
+    client.who_has = who_has
+
+
+def without_network(text: str) -> str:
+    """Model text without the ports LightGBM's network happened to listen on this run (its
+    trees and every other parameter unchanged): the same data gives the same bytes."""
+    text = re.sub(r"^\[machines: .*\]$", "[machines: ]", text, flags=re.MULTILINE)
+    return re.sub(
+        r"^\[local_listen_port: \d+\]$", "[local_listen_port: 12400]", text, flags=re.MULTILINE
+    )
+
+
+def _scattered(client: Any, train: Matrix, workers: list[str]) -> tuple[Any, Any]:
+    """Dask arrays of the rows and labels, block ``i`` held by worker ``i`` (pinned, so
+    every worker trains and the partitioning does not depend on the scheduler's placement)."""
+    import dask.array as da
+
+    bounds = np.linspace(0, len(train.y), len(workers) + 1).round().astype(int)
+    blocks_x, blocks_y = [], []
+    for worker, start, end in zip(workers, bounds[:-1], bounds[1:], strict=True):
+        part_x = client.scatter(train.x[start:end], workers=[worker], direct=True)
+        part_y = client.scatter(train.y[start:end], workers=[worker], direct=True)
+        rows, cols = end - start, train.x.shape[1]
+        blocks_x.append(da.from_delayed(part_x, shape=(rows, cols), dtype=train.x.dtype))
+        blocks_y.append(da.from_delayed(part_y, shape=(rows,), dtype=train.y.dtype))
+    return da.concatenate(blocks_x), da.concatenate(blocks_y)

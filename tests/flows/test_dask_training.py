@@ -1,0 +1,93 @@
+"""Training on a Dask cluster (issue 11, part 3): ``distributed.LocalCluster`` with two
+single-threaded worker processes on 127.0.0.1, through ``RETRAIN_DASK_ADDRESS``."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from tests.helpers.samples import Sample
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def cluster_address() -> Iterator[str]:
+    from distributed import LocalCluster
+
+    with LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+        dashboard_address=None,
+    ) as cluster:  # fmt: skip
+        yield cluster.scheduler_address
+
+
+def _matrices() -> tuple[Any, Any]:
+    from tasks.core.train.booster import Matrix
+
+    rng = np.random.default_rng(0)
+    x, xv = rng.random((4000, 5)), rng.random((1500, 5))
+    y, yv = ((m[:, 0] + 0.4 * rng.random(len(m)) > 0.95).astype(float) for m in (x, xv))
+    return Matrix(x, y), Matrix(xv, yv)
+
+
+def test_both_workers_train_and_the_same_partitions_give_the_same_model(
+    cluster_address: str,
+) -> None:
+    from schemas.specs import load_model_spec
+    from tasks.io.cluster import fit_on_dask
+
+    spec = load_model_spec("fraud")
+    train, valid = _matrices()
+    names = [f"f{i}" for i in range(5)]
+
+    first = fit_on_dask(spec, train, valid, names, [], cluster_address)
+    second = fit_on_dask(spec, train, valid, names, [], cluster_address)
+
+    assert first.engine == {"kind": "dask", "workers": 2, "scheduler": cluster_address}
+    assert first.text == second.text  # byte for byte: the network's ports are not in it
+    assert "[machines: ]" in first.text
+    assert "num_machines: 2" in first.booster.model_to_string()
+    progress = first.progress
+    assert 0 < progress.best_round < progress.rounds <= spec.lightgbm.num_boost_round
+    assert first.text.count("Tree=") == progress.best_round  # cut at the chosen round
+
+
+def test_an_unreachable_scheduler_is_one_line_naming_the_setting(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from schemas.errors import RetrainError
+    from schemas.specs import load_model_spec
+    from tasks.io import cluster
+
+    monkeypatch.setattr(cluster, "CONNECT_SECONDS", 1)
+    train, valid = _matrices()
+    with pytest.raises(RetrainError, match=r"tcp://127.0.0.1:9 \(RETRAIN_DASK_ADDRESS\)"):
+        cluster.fit_on_dask(load_model_spec("fraud"), train, valid, [], [], "tcp://127.0.0.1:9")
+
+
+def test_the_retraining_flow_trains_on_the_cluster_and_the_card_says_so(
+    cluster_address: str,
+    env: Path,
+    sample: Sample,
+    ingest: Callable[[], dict[str, Any]],
+    retrain: Callable[..., dict[str, Any]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("RETRAIN_DASK_ADDRESS", cluster_address)
+    sample.land(sample.backfill)
+    assert ingest()["version"]["version"] == "v1"
+
+    result = retrain()
+
+    assert result["outcome"] == "promoted", result
+    card = json.loads((env / "store/models/fraud/v1/card.json").read_text())
+    engine = card["training"]["engine"]
+    assert engine == {"kind": "dask", "workers": 2, "scheduler": cluster_address}
+    assert card["training"]["resumed_from_round"] is None
+    assert not list((env / "store").glob("checkpoints/**/*.txt"))  # none on a cluster

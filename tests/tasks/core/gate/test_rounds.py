@@ -1,0 +1,48 @@
+"""The early-stopping round chosen after the fact (models trained on Dask) is the round
+LightGBM's own early stopping picks on the same validation data."""
+
+from __future__ import annotations
+
+import lightgbm as lgb
+import numpy as np
+import pytest
+
+from schemas.errors import SpecError
+from tasks.core.gate.rounds import early_stopped, metric_of
+from tasks.core.train.booster import Matrix
+
+pytestmark = pytest.mark.unit
+
+PARAMS = {"objective": "binary", "seed": 3, "deterministic": True, "num_threads": 1,
+          "verbose": -1, "learning_rate": 0.3, "num_leaves": 15}  # fmt: skip
+
+
+def _data(seed: int, n: int) -> Matrix:
+    rng = np.random.default_rng(seed)
+    x = rng.random((n, 4))
+    y = (x[:, 0] + 0.6 * rng.random(n) > 1.0).astype(float)
+    return Matrix(x, y)
+
+
+@pytest.mark.parametrize("metric", ["average_precision", "auc", "binary_logloss"])
+def test_the_round_is_the_one_lightgbm_early_stopping_picks(metric: str) -> None:
+    train, valid = _data(0, 3000), _data(1, 1500)
+    params, patience = {**PARAMS, "metric": metric}, 5
+    dtrain = lgb.Dataset(train.x, train.y)
+    dvalid = lgb.Dataset(valid.x, valid.y, reference=dtrain)
+    stopped = lgb.train(params, dtrain, 200, valid_sets=[dvalid],
+                        callbacks=[lgb.early_stopping(patience, verbose=False)])  # fmt: skip
+    every = lgb.train(params, lgb.Dataset(train.x, train.y), 200)
+
+    progress = early_stopped(every, valid, params, patience)
+
+    assert progress.best_round == stopped.best_iteration
+    assert progress.rounds == progress.best_round + patience  # it stopped as LightGBM did
+    assert progress.best_score == pytest.approx(stopped.best_score["valid_0"][metric], rel=1e-6)
+
+
+def test_a_metric_it_cannot_compute_is_named_with_the_field() -> None:
+    assert metric_of({"metric": ["auc", "binary_logloss"]}) == "auc"
+    assert metric_of({}) == "average_precision"
+    with pytest.raises(SpecError, match=r"lightgbm.params.metric: 'map'.*average_precision"):
+        metric_of({"metric": "map"})
