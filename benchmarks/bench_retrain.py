@@ -9,7 +9,12 @@ noisy machine:
 - ingest: the `ingest-dataset` flow for one daily CSV (read, coerce, Great Expectations
   suite, partitions, manifest, registry) against `pandas.read_csv` + `to_parquet`.
 
-Usage: .venv/bin/python benchmarks/bench_retrain.py [--days 14] [--rows 4000] [--json]
+With ``--dask``, both sides train on the same ``distributed.LocalCluster`` (two workers,
+one thread each, on 127.0.0.1): the flow through ``RETRAIN_DASK_ADDRESS``, the bare side
+with ``lightgbm.DaskLGBMClassifier`` on the same matrices, rows split in two blocks, and
+the same parameters and rounds (all of them: the Dask interface has no early stopping).
+
+Usage: .venv/bin/python benchmarks/bench_retrain.py [--days 14] [--rows 4000] [--dask] [--json]
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ import os
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 
 def main() -> None:
@@ -29,7 +35,9 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=14)
     parser.add_argument("--rows", type=int, default=4000)
     parser.add_argument("--json", action="store_true", help="print one line of JSON")
+    parser.add_argument("--dask", action="store_true", help="train on a local Dask cluster")
     args = parser.parse_args()
+    cluster = _local_cluster() if args.dask else None
     home = Path(tempfile.mkdtemp(prefix="retrain-bench-"))
     os.environ.update(
         RETRAIN_HOME=str(home),
@@ -39,7 +47,6 @@ def main() -> None:
     )
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 
-    import lightgbm as lgb
     import pandas as pd
 
     from flows.ingest_dataset import ingest_dataset
@@ -62,13 +69,7 @@ def main() -> None:
 
     last = files[days[-1]]
     write_landing(settings, "transactions", days[-1], last)
-    start = time.perf_counter()
-    ingest_dataset(IngestParams(dataset="transactions"))
-    ingest_flow = time.perf_counter() - start
-    start = time.perf_counter()
-    for body in last.values():
-        pd.read_csv(io.BytesIO(body)).to_parquet(io.BytesIO())
-    ingest_bare = time.perf_counter() - start
+    ingest_flow, ingest_bare = _ingest_times(last)
 
     start = time.perf_counter()
     result = retrain_model(RetrainParams(model="fraud"))
@@ -86,6 +87,58 @@ def main() -> None:
     frame = sort_events(frame, "event_time", ["transaction_id"])
     prepared = prepare_binary(frame, spec, "event_time", ["transaction_id"])
     params = booster_params(spec)
+    if cluster is not None:
+        retrain_bare = _bare_dask(cluster.scheduler_address, prepared, params, spec)
+    else:
+        retrain_bare = _bare_local(prepared, params, spec)
+
+    report = {
+        "rows": len(frame),
+        "engine": "dask (LocalCluster, 2 workers x 1 thread)" if cluster else "local",
+        "outcome": result["outcome"],
+        "retrain_flow_s": round(retrain_flow, 2),
+        "lightgbm_train_s": round(retrain_bare, 2),
+        "retrain_ratio": round(retrain_flow / retrain_bare, 2),
+        "ingest_flow_s": round(ingest_flow, 2),
+        "pandas_csv_to_parquet_s": round(ingest_bare, 3),
+        "ingest_ratio": round(ingest_flow / ingest_bare, 1),
+        "load": os.getloadavg(),
+    }
+    if cluster is not None:
+        cluster.close()
+    print(json.dumps(report, indent=None if args.json else 1))
+
+
+def _local_cluster() -> Any:
+    """Two single-threaded workers on 127.0.0.1; the flow finds them by RETRAIN_DASK_ADDRESS."""
+    from distributed import LocalCluster
+
+    cluster = LocalCluster(
+        n_workers=2, threads_per_worker=1, host="127.0.0.1", dashboard_address=None
+    )
+    os.environ["RETRAIN_DASK_ADDRESS"] = cluster.scheduler_address
+    return cluster
+
+
+def _ingest_times(last: dict[str, bytes]) -> tuple[float, float]:
+    """The ingestion flow on the last day's files, then pandas read + Parquet write of them."""
+    import pandas as pd
+
+    from flows.ingest_dataset import ingest_dataset
+    from schemas.params import IngestParams
+
+    start = time.perf_counter()
+    ingest_dataset(IngestParams(dataset="transactions"))
+    flow_s = time.perf_counter() - start
+    start = time.perf_counter()
+    for body in last.values():
+        pd.read_csv(io.BytesIO(body)).to_parquet(io.BytesIO())
+    return flow_s, time.perf_counter() - start
+
+
+def _bare_local(prepared: Any, params: dict[str, Any], spec: Any) -> float:
+    import lightgbm as lgb
+
     start = time.perf_counter()
     dtrain = lgb.Dataset(
         prepared.train.x,
@@ -101,20 +154,27 @@ def main() -> None:
         valid_sets=[dvalid],
         callbacks=[lgb.early_stopping(spec.lightgbm.early_stopping_rounds, verbose=False)],
     )
-    retrain_bare = time.perf_counter() - start
+    return time.perf_counter() - start
 
-    report = {
-        "rows": len(frame),
-        "outcome": result["outcome"],
-        "retrain_flow_s": round(retrain_flow, 2),
-        "lightgbm_train_s": round(retrain_bare, 2),
-        "retrain_ratio": round(retrain_flow / retrain_bare, 1),
-        "ingest_flow_s": round(ingest_flow, 2),
-        "pandas_csv_to_parquet_s": round(ingest_bare, 3),
-        "ingest_ratio": round(ingest_flow / ingest_bare, 1),
-        "load": os.getloadavg(),
-    }
-    print(json.dumps(report, indent=None if args.json else 1))
+
+def _bare_dask(address: str, prepared: Any, params: dict[str, Any], spec: Any) -> float:
+    """DaskLGBMClassifier on the same rows (two blocks), parameters and rounds."""
+    import dask.array as da
+    import lightgbm as lgb
+    from distributed import Client
+
+    x, y = prepared.train.x, prepared.train.y
+    half = (len(y) + 1) // 2
+    with Client(address) as client:
+        start = time.perf_counter()
+        dx = da.from_array(x, chunks=(half, x.shape[1])).persist()
+        dy = da.from_array(y, chunks=half).persist()
+        local = {k: v for k, v in params.items() if k != "num_threads"}
+        model = lgb.DaskLGBMClassifier(
+            client=client, n_estimators=spec.lightgbm.num_boost_round, **local
+        )
+        model.fit(dx, dy, categorical_feature=prepared.encoding.categorical_indices)
+        return time.perf_counter() - start
 
 
 if __name__ == "__main__":

@@ -27,7 +27,10 @@ def ingest_dataset(params: IngestParams) -> dict[str, Any]:
     absorbed = absorb_waiting_runs(params.dataset)  # before listing: their files are listed
     settings, now = load_settings(), datetime.now(UTC)
     keys = list_new_files(params.dataset, settings)
-    outcomes = [ingest_file(params.dataset, key, settings, now) for key in keys]
+    if settings.dask_address and keys:
+        outcomes = validate_on_cluster(params.dataset, keys, settings.dask_address, now)
+    else:
+        outcomes = [ingest_file(params.dataset, key, settings, now) for key in keys]
     accepted = [o for o in outcomes if o.status == "accepted"]
     version, refused = (
         commit_dataset_version(params.dataset, accepted, settings, now) if accepted else (None, [])
@@ -51,3 +54,23 @@ def ingest_dataset(params: IngestParams) -> dict[str, Any]:
     }
     publish_ingest_report(result)
     return Completed(message=ingest_message(result), data=result)  # type: ignore[return-value]
+
+
+@flow(name="validate-files", flow_run_name="validate-{dataset}-on-dask", log_prints=False)
+def validate_files(dataset: str, keys: list[str], now: datetime) -> list[Any]:
+    """Each new file validated by its own task on the Dask cluster, in parallel (what each
+    task does is what ingestion does on one machine); outcomes in the files' order."""
+    settings = load_settings()
+    futures = [ingest_file.submit(dataset, key, settings, now) for key in keys]
+    return [future.result() for future in futures]
+
+
+def validate_on_cluster(dataset: str, keys: list[str], address: str, now: datetime) -> list[Any]:
+    """``validate_files`` as a subflow whose tasks run on the cluster at ``address``
+    (prefect-dask's ``DaskTaskRunner``); the subflow run shows in the UI under this one."""
+    from prefect_dask import DaskTaskRunner
+
+    runner = DaskTaskRunner(address=address)
+    subflow = validate_files.with_options(task_runner=runner)  # type: ignore[arg-type]
+    outcomes: list[Any] = subflow(dataset, keys, now)
+    return outcomes

@@ -16,7 +16,7 @@ import os
 import sys
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from typing import Annotated, Any
 
 import typer
@@ -160,10 +160,20 @@ def local_runs() -> Iterator[Callable[[], None]]:
 
     # The same instance Prefect's client starts (one per process); if this start fails,
     # the client's own start raises the error when the first run needs the API.
-    starting = threading.Thread(target=SubprocessASGIServer().start, daemon=True)
+    server = SubprocessASGIServer()
+    starting = threading.Thread(target=server.start, daemon=True)
     starting.start()
-    with temporary_settings(updates={"flows.heartbeat_frequency": None}):
-        yield starting.join
+    with ExitStack() as stack:
+        stack.enter_context(temporary_settings(updates={"flows.heartbeat_frequency": None}))
+
+        def api_ready() -> None:
+            starting.join()
+            if os.environ.get("RETRAIN_DASK_ADDRESS") and server.running:
+                # tasks on Dask workers report to the API named in the settings they are
+                # sent: name this temporary one (workers on this machine can reach it)
+                stack.enter_context(temporary_settings(updates={"api.url": server.api_url}))
+
+        yield api_ready
 
 
 def verbose_asked() -> bool:

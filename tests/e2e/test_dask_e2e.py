@@ -1,5 +1,6 @@
 """End to end on a real Dask cluster: `dask scheduler` and two `dask worker` processes on
-127.0.0.1, and `retrain train fraud` pointed at them by RETRAIN_DASK_ADDRESS."""
+127.0.0.1, and `retrain ingest` (each file a task on a worker, reporting to the command's
+temporary Prefect API) and `retrain train fraud` pointed at them by RETRAIN_DASK_ADDRESS."""
 
 from __future__ import annotations
 
@@ -62,6 +63,8 @@ def test_retrain_trains_on_a_real_dask_cluster(tmp_path: Path) -> None:
         assert json.loads(done.stdout)["outcome"] == "promoted", done.stdout
         card = json.loads((landing.home / "store/models/fraud/v1/card.json").read_text())
         assert card["training"]["engine"] == {"kind": "dask", "workers": 2, "scheduler": address}
+        logs = "".join(w.log.read_text(encoding="utf-8", errors="replace") for w in workers)
+        assert logs.count(": accepted, 1500 rows") == 4, "each file validated on a worker"
         for worker in workers:
             worker.check_alive()
     finally:

@@ -15,12 +15,26 @@ import lightgbm as lgb
 import numpy as np
 
 from schemas.errors import SpecError
-from tasks.core.gate.metrics import average_precision, log_loss, roc_auc
+from tasks.core.gate.metrics import log_loss, roc_auc
 from tasks.core.train.booster import Matrix, Progress
+
+
+def _average_precision(y: np.ndarray, score: np.ndarray) -> float:
+    """``metrics.average_precision`` without weights, in a few vector passes (it runs once
+    per round here): precision at each tie group's end, weighted by the recall it adds."""
+    order = np.argsort(-score)  # within a tie group the order does not matter
+    positive = y[order] > 0
+    if not positive.any():
+        return float("nan")
+    ends = np.r_[np.flatnonzero(np.diff(score[order])), len(score) - 1]  # tie groups' ends
+    tp = np.cumsum(positive)[ends]
+    precision = tp / (ends + 1)
+    return float(np.sum(np.diff(tp, prepend=0) * precision) / tp[-1])
+
 
 # LightGBM metric name -> (metric of labels and raw scores, higher is better)
 METRICS: dict[str, tuple[Callable[[np.ndarray, np.ndarray], Any], bool]] = {
-    "average_precision": (average_precision, True),
+    "average_precision": (_average_precision, True),
     "auc": (roc_auc, True),
     "binary_logloss": (lambda y, raw: log_loss(y, 1 / (1 + np.exp(-raw))), False),
 }
@@ -43,10 +57,13 @@ def early_stopped(
 ) -> Progress:
     """Rounds, best round and best score as early stopping would have left them."""
     fn, higher = METRICS[metric_of(params)]
+    leaves = np.asarray(booster.predict(valid.x, pred_leaf=True)).reshape(len(valid.y), -1)
+    trees = booster.dump_model()["tree_info"]
     raw = np.zeros(len(valid.y))
     progress = Progress()
     for tree in range(booster.num_trees()):  # binary: one tree per round
-        raw += booster.predict(valid.x, start_iteration=tree, num_iteration=1, raw_score=True)
+        values = [booster.get_leaf_output(tree, leaf) for leaf in range(trees[tree]["num_leaves"])]
+        raw += np.asarray(values)[leaves[:, tree]]  # the raw score after this round
         score, done = float(fn(valid.y, raw)), tree + 1
         progress.rounds = done
         best = progress.best_score

@@ -480,6 +480,24 @@ def test_unknown_failures_are_not_explained_away() -> None:
     assert known_failure(RuntimeError("Failed to reach API at http://x/api/")) is not None
 
 
+def test_local_runs_name_the_temporary_api_for_dask_workers(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Tasks on Dask workers report to the API in the settings sent with them: with
+    RETRAIN_DASK_ADDRESS the temporary API is named there (it stays unnamed otherwise)."""
+    from prefect.server.api.server import SubprocessASGIServer
+    from prefect.settings import get_current_settings, temporary_settings
+
+    from flows.cli.app import local_runs
+
+    monkeypatch.setenv("RETRAIN_DASK_ADDRESS", "tcp://127.0.0.1:8786")
+    with temporary_settings(restore_defaults={"api.url"}):
+        with local_runs() as api_ready:
+            api_ready()
+            assert get_current_settings().api.url == SubprocessASGIServer().api_url
+        assert get_current_settings().api.url is None  # only for the command's runs
+
+
 def test_local_runs_start_the_temporary_api_early_and_send_no_heartbeats() -> None:
     import httpx
     from prefect.server.api.server import SubprocessASGIServer
@@ -493,6 +511,7 @@ def test_local_runs_start_the_temporary_api_early_and_send_no_heartbeats() -> No
         server = SubprocessASGIServer()  # the instance Prefect's client will use
         assert server.running
         assert httpx.get(f"{server.api_url}/health", timeout=10).status_code == 200
+        assert get_current_settings().api.url is None  # the client's ephemeral mode
     real = {"api.url": "http://127.0.0.1:4200/api", "flows.heartbeat_frequency": 60}
     with temporary_settings(updates=real), local_runs() as api_ready:
         api_ready()  # nothing to wait for: the server is someone else's

@@ -46,3 +46,16 @@ def test_a_metric_it_cannot_compute_is_named_with_the_field() -> None:
     assert metric_of({}) == "average_precision"
     with pytest.raises(SpecError, match=r"lightgbm.params.metric: 'map'.*average_precision"):
         metric_of({"metric": "map"})
+
+
+def test_its_average_precision_is_the_gates_on_tied_scores() -> None:
+    from tasks.core.gate.metrics import average_precision
+    from tasks.core.gate.rounds import METRICS
+
+    fast, _higher = METRICS["average_precision"]
+    rng = np.random.default_rng(5)
+    for _ in range(20):
+        y = (rng.random(2000) < 0.1).astype(float)
+        score = np.round(rng.random(2000) + 0.3 * y, 2)  # many ties
+        assert fast(y, score) == pytest.approx(average_precision(y, score), rel=1e-12)
+    assert np.isnan(fast(np.zeros(5), np.arange(5.0)))

@@ -1,5 +1,5 @@
-"""Training on a Dask cluster (issue 11, part 3): ``distributed.LocalCluster`` with two
-single-threaded worker processes on 127.0.0.1, through ``RETRAIN_DASK_ADDRESS``."""
+"""Ingestion and training on a Dask cluster (issue 11, part 3): ``distributed.LocalCluster``
+with two single-threaded worker processes on 127.0.0.1, through ``RETRAIN_DASK_ADDRESS``."""
 
 from __future__ import annotations
 
@@ -91,3 +91,40 @@ def test_the_retraining_flow_trains_on_the_cluster_and_the_card_says_so(
     assert engine == {"kind": "dask", "workers": 2, "scheduler": cluster_address}
     assert card["training"]["resumed_from_round"] is None
     assert not list((env / "store").glob("checkpoints/**/*.txt"))  # none on a cluster
+
+
+def test_ingestion_validates_each_file_as_a_task_on_the_cluster(
+    cluster_address: str,
+    env: Path,
+    sample: Sample,
+    ingest: Callable[[], dict[str, Any]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from distributed import Client
+
+    monkeypatch.setenv("RETRAIN_DASK_ADDRESS", cluster_address)
+    with Client(cluster_address) as client:
+        before = client.run_on_scheduler(_ingest_tasks_seen)
+    landed = sample.land(sample.backfill)
+    bad = env / "store/landing/transactions/2026-10-02/broken.csv"
+    bad.write_bytes(b"transaction_id,amount\n1,not-a-number\n")
+
+    result = ingest()
+
+    assert result["version"]["version"] == "v1"
+    statuses = {Path(f["uri"]).name: f["status"] for f in result["files"]}
+    assert statuses.pop("broken.csv") == "quarantined"
+    assert set(statuses.values()) == {"accepted"} and len(statuses) == len(landed)
+    with Client(cluster_address) as client:
+        ran = client.run_on_scheduler(_ingest_tasks_seen) - before
+    assert ran == len(landed) + 1, "every file is validated by a task on the cluster"
+
+
+def _ingest_tasks_seen(dask_scheduler: Any) -> int:
+    """Tasks of ``ingest_file`` the scheduler has seen finish (runs on the scheduler; a
+    prefix's ``state_counts`` counts every entry into a state, so "memory" once per task)."""
+    return sum(
+        prefix.state_counts.get("memory", 0)
+        for name, prefix in dask_scheduler.task_prefixes.items()
+        if name == "ingest_file"
+    )
