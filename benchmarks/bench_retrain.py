@@ -114,7 +114,7 @@ def _local_cluster() -> Any:
     from distributed import LocalCluster
 
     cluster = LocalCluster(
-        n_workers=2, threads_per_worker=1, host="127.0.0.1", dashboard_address=None
+        n_workers=2, threads_per_worker=1, host="127.0.0.1", dashboard_address="127.0.0.1:0"
     )
     os.environ["RETRAIN_DASK_ADDRESS"] = cluster.scheduler_address
     return cluster

@@ -35,7 +35,8 @@ def test_retrain_trains_on_a_real_dask_cluster(tmp_path: Path) -> None:
     dask = str(BIN / "dask")
     scheduler = start(
         "dask scheduler",
-        [dask, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
+        [dask, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard",
+         "--dashboard-address", "127.0.0.1:0"],  # its HTTP routes: any free port
         env, tmp_path / "scheduler.log",
     )  # fmt: skip
     worker = [dask, "worker", address, "--nthreads", "1", "--host", "127.0.0.1", "--no-dashboard"]

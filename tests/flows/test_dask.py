@@ -22,7 +22,7 @@ def cluster_address() -> Iterator[str]:
 
     with LocalCluster(
         n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-        dashboard_address=None,
+        dashboard_address="127.0.0.1:0",
     ) as cluster:  # fmt: skip
         yield cluster.scheduler_address
 
