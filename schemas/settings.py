@@ -53,7 +53,7 @@ class Settings(BaseSettings):
     dask_address: str | None = Field(
         default=None,
         description="Dask scheduler address (tcp://host:8786): ingestion validates each file"
-        " as a task on that cluster and binary models train there with lightgbm.dask (README,"
+        " as a task on that cluster and models train there with lightgbm.dask (README,"
         " Beyond one machine). Unset: everything runs on this machine.",
     )
     fault_at: str | None = Field(

@@ -3,7 +3,8 @@ matrices, one block of rows per worker.
 
 The flow prepares the matrices where it runs (features need each entity's whole history in
 order); the rows are then scattered over the workers in equal contiguous blocks, in the
-order of the workers' addresses, and ``DaskLGBMClassifier`` trains data-parallel. LightGBM's
+order of the workers' addresses (a ranker's blocks end on query-group boundaries), and
+``DaskLGBMClassifier`` or ``DaskLGBMRanker`` trains data-parallel. LightGBM's
 Dask interface has no early stopping, so every round is trained and the round is chosen
 afterwards on the whole validation split (tasks/core/gate/rounds.py); the model text is cut
 there as it is locally. The same partitions on a cluster of the same size give the same
@@ -14,6 +15,7 @@ rerun starts again.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import re
 from typing import Any
@@ -21,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from schemas.errors import RetrainError
-from schemas.specs import ModelSpec
+from schemas.specs import ModelSpec, Task
 from tasks.core.gate.rounds import early_stopped, metric_of
 from tasks.core.train.booster import Fitted, Matrix, booster_params
 
@@ -72,11 +74,11 @@ def fit_on_dask(
         workers = sorted(client.scheduler_info(n_workers=-1)["workers"])
         if not workers:
             raise RetrainError(f"the Dask scheduler at {address} has no worker")
-        x, y = _scattered(client, train, workers)
-        model = lgb.DaskLGBMClassifier(
-            client=client, n_estimators=spec.lightgbm.num_boost_round, **params
-        )
-        model.fit(x, y, feature_name=feature_names, categorical_feature=categorical)
+        x, y, group = _scattered(client, train, workers)
+        kind = lgb.DaskLGBMRanker if spec.task == Task.RANKING else lgb.DaskLGBMClassifier
+        model = kind(client=client, n_estimators=spec.lightgbm.num_boost_round, **params)
+        extra = {"group": group} if group is not None else {}
+        model.fit(x, y, feature_name=feature_names, categorical_feature=categorical, **extra)
         booster = lgb.Booster(model_str=without_network(model.booster_.model_to_string()))
     progress = early_stopped(booster, valid, params, spec.lightgbm.early_stopping_rounds)
     engine = {"kind": "dask", "workers": len(workers), "scheduler": address}
@@ -113,17 +115,41 @@ def without_network(text: str) -> str:
     )
 
 
-def _scattered(client: Any, train: Matrix, workers: list[str]) -> tuple[Any, Any]:
-    """Dask arrays of the rows and labels, block ``i`` held by worker ``i`` (pinned, so
-    every worker trains and the partitioning does not depend on the scheduler's placement)."""
+def block_bounds(train: Matrix, blocks: int) -> list[tuple[int, int, int, int]]:
+    """(first row, end row, first group, end group) of each of ``blocks`` contiguous blocks
+    of about equal rows; with query groups, blocks end on a group's boundary (a group is
+    never split across workers). A block may be empty when groups are few."""
+    rows = len(train.y)
+    if train.group_sizes is None:
+        edges = np.linspace(0, rows, blocks + 1).round().astype(int)
+        return [(int(a), int(b), 0, 0) for a, b in itertools.pairwise(edges)]
+    row_of = np.r_[0, np.cumsum(train.group_sizes)]  # first row of each group, and the end
+    targets = np.linspace(0, rows, blocks + 1)[1:-1]
+    cuts = [int(np.abs(row_of - target).argmin()) for target in targets]  # nearest boundary
+    group_edges = [0, *np.maximum.accumulate(cuts).tolist(), len(row_of) - 1]
+    return [
+        (int(row_of[g0]), int(row_of[g1]), int(g0), int(g1))
+        for g0, g1 in itertools.pairwise(group_edges)
+    ]
+
+
+def _scattered(client: Any, train: Matrix, workers: list[str]) -> tuple[Any, Any, Any]:
+    """Dask arrays of the rows, labels and (ranking) group sizes, block ``i`` held by worker
+    ``i`` (pinned, so every worker trains and the partitioning does not depend on the
+    scheduler's placement)."""
     import dask.array as da
 
-    bounds = np.linspace(0, len(train.y), len(workers) + 1).round().astype(int)
-    blocks_x, blocks_y = [], []
-    for worker, start, end in zip(workers, bounds[:-1], bounds[1:], strict=True):
-        part_x = client.scatter(train.x[start:end], workers=[worker], direct=True)
-        part_y = client.scatter(train.y[start:end], workers=[worker], direct=True)
-        rows, cols = end - start, train.x.shape[1]
-        blocks_x.append(da.from_delayed(part_x, shape=(rows, cols), dtype=train.x.dtype))
-        blocks_y.append(da.from_delayed(part_y, shape=(rows,), dtype=train.y.dtype))
-    return da.concatenate(blocks_x), da.concatenate(blocks_y)
+    def put(values: np.ndarray, worker: str) -> Any:
+        future = client.scatter(values, workers=[worker], direct=True)
+        return da.from_delayed(future, shape=values.shape, dtype=values.dtype)
+
+    blocks: list[tuple[Any, Any, Any]] = []
+    bounds = block_bounds(train, len(workers))
+    for worker, (start, end, g0, g1) in zip(workers, bounds, strict=True):
+        if end == start:
+            continue  # fewer groups than workers: this worker sits this one out
+        group = None if train.group_sizes is None else put(train.group_sizes[g0:g1], worker)
+        blocks.append((put(train.x[start:end], worker), put(train.y[start:end], worker), group))
+    x, y, groups = zip(*blocks, strict=True)
+    group_array = None if train.group_sizes is None else da.concatenate(groups)
+    return da.concatenate(x), da.concatenate(y), group_array

@@ -167,17 +167,13 @@ def _prepare(plan: Plan, frames: dict[str, pd.DataFrame], settings: Settings) ->
 def _fit(plan: Plan, prepared: Prepared, run_id: int, settings: Settings) -> Fitted:
     """Train with checkpoints under checkpoints/<model>/<training key>/, resuming from the
     newest intact one (each is also recorded on the training run in the registry); or, with
-    ``RETRAIN_DASK_ADDRESS``, a binary model on that Dask cluster (no checkpoints there)."""
+    ``RETRAIN_DASK_ADDRESS``, on that Dask cluster (no checkpoints there)."""
     address = settings.dask_address
-    if address and plan.spec.task == Task.BINARY:
+    if address:
         enc = prepared.encoding
         step_logger().info("training %s on the Dask cluster at %s", plan.model, address)
         return cluster.fit_on_dask(
             plan.spec, prepared.train, prepared.valid, enc.names, enc.categorical_indices, address
-        )
-    if address:
-        step_logger().warning(
-            "%s trains on this machine: ranking models do not train on Dask yet", plan.model
         )
     rt, every = runtime(settings), plan.spec.lightgbm.checkpoint_every
     checkpoints = StoreCheckpoints(

@@ -58,6 +58,48 @@ def test_both_workers_train_and_the_same_partitions_give_the_same_model(
     assert first.text.count("Tree=") == progress.best_round  # cut at the chosen round
 
 
+def test_a_ranker_trains_on_both_workers_with_whole_query_groups(cluster_address: str) -> None:
+    from schemas.specs import load_model_spec
+    from tasks.core.train.booster import Matrix
+    from tasks.io.cluster import block_bounds, fit_on_dask
+
+    rng = np.random.default_rng(4)
+
+    def ranking(groups: int) -> Matrix:
+        sizes = rng.integers(5, 25, groups)
+        x = rng.random((int(sizes.sum()), 4))
+        y = np.clip(np.round(3 * x[:, 0] + rng.normal(0, 0.6, len(x))), 0, 3)
+        return Matrix(x, y, sizes)
+
+    train, valid = ranking(400), ranking(150)
+    spec = load_model_spec("recs")
+    names = [f"f{i}" for i in range(4)]
+
+    first = fit_on_dask(spec, train, valid, names, [], cluster_address)
+    second = fit_on_dask(spec, train, valid, names, [], cluster_address)
+
+    assert first.engine["workers"] == 2
+    assert "objective=lambdarank" in first.text
+    assert first.text == second.text
+    assert first.text.count("Tree=") == first.progress.best_round
+    bounds = block_bounds(train, 2)
+    assert bounds[0][:2] == (0, bounds[1][0]) and bounds[-1][1] == len(train.y)
+    assert bounds[0][3] == bounds[1][2]  # the second block starts at a group's first row
+    assert int(train.group_sizes[: bounds[0][3]].sum()) == bounds[0][1]
+
+
+def test_block_bounds_split_rows_evenly_and_never_a_query_group() -> None:
+    from tasks.core.train.booster import Matrix
+    from tasks.io.cluster import block_bounds
+
+    plain = Matrix(np.zeros((10, 1)), np.zeros(10))
+    assert block_bounds(plain, 3) == [(0, 3, 0, 0), (3, 7, 0, 0), (7, 10, 0, 0)]
+    grouped = Matrix(np.zeros((10, 1)), np.zeros(10), np.array([4, 4, 2]))
+    assert block_bounds(grouped, 2) == [(0, 4, 0, 1), (4, 10, 1, 3)]
+    few = Matrix(np.zeros((9, 1)), np.zeros(9), np.array([9]))
+    assert block_bounds(few, 2) == [(0, 0, 0, 0), (0, 9, 0, 1)]  # one group: one block
+
+
 def test_an_unreachable_scheduler_is_one_line_naming_the_setting(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -32,12 +32,40 @@ def _average_precision(y: np.ndarray, score: np.ndarray) -> float:
     return float(np.sum(np.diff(tp, prepend=0) * precision) / tp[-1])
 
 
-# LightGBM metric name -> (metric of labels and raw scores, higher is better)
-METRICS: dict[str, tuple[Callable[[np.ndarray, np.ndarray], Any], bool]] = {
-    "average_precision": (_average_precision, True),
-    "auc": (roc_auc, True),
-    "binary_logloss": (lambda y, raw: log_loss(y, 1 / (1 + np.exp(-raw))), False),
+def ndcg(y: np.ndarray, score: np.ndarray, sizes: np.ndarray, k: int) -> float:
+    """LightGBM's ``ndcg@k``, vectorised over query groups: gain 2^label - 1, discount
+    log2(position + 2), ties in the order of the rows; a group with no relevant row counts
+    1; the mean over groups."""
+    group = np.repeat(np.arange(len(sizes)), sizes)
+    start = np.r_[0, np.cumsum(sizes)[:-1]]
+
+    def dcg(order: np.ndarray) -> np.ndarray:
+        position = np.arange(len(order)) - start[group[order]]
+        gains = (2.0 ** y[order] - 1) / np.log2(position + 2) * (position < k)
+        return np.bincount(group[order], weights=gains, minlength=len(sizes))
+
+    found = dcg(np.lexsort((-score, group)))
+    ideal = dcg(np.lexsort((-y, group)))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        per_group = np.where(ideal > 0, found / ideal, 1.0)
+    return float(per_group.mean()) if len(per_group) else float("nan")
+
+
+Metric = Callable[[Matrix, np.ndarray, dict[str, Any]], float]
+
+# LightGBM metric name -> (metric of the validation split and raw scores, higher is better)
+METRICS: dict[str, tuple[Metric, bool]] = {
+    "average_precision": (lambda m, raw, _p: _average_precision(m.y, raw), True),
+    "auc": (lambda m, raw, _p: float(roc_auc(m.y, raw)), True),
+    "binary_logloss": (lambda m, raw, _p: log_loss(m.y, 1 / (1 + np.exp(-raw))), False),
+    "ndcg": (lambda m, raw, p: ndcg(m.y, raw, _sizes(m), int(p.get("eval_at", [10])[0])), True),
 }
+
+
+def _sizes(valid: Matrix) -> np.ndarray:
+    if valid.group_sizes is None:
+        raise ValueError("ndcg needs the validation split's query groups")
+    return np.asarray(valid.group_sizes, dtype=int)
 
 
 def metric_of(params: dict[str, Any]) -> str:
@@ -61,10 +89,10 @@ def early_stopped(
     trees = booster.dump_model()["tree_info"]
     raw = np.zeros(len(valid.y))
     progress = Progress()
-    for tree in range(booster.num_trees()):  # binary: one tree per round
+    for tree in range(booster.num_trees()):  # binary and lambdarank: one tree per round
         values = [booster.get_leaf_output(tree, leaf) for leaf in range(trees[tree]["num_leaves"])]
         raw += np.asarray(values)[leaves[:, tree]]  # the raw score after this round
-        score, done = float(fn(valid.y, raw)), tree + 1
+        score, done = float(fn(valid, raw, params)), tree + 1
         progress.rounds = done
         best = progress.best_score
         if best is None or (score > best if higher else score < best):

@@ -50,12 +50,34 @@ def test_a_metric_it_cannot_compute_is_named_with_the_field() -> None:
 
 def test_its_average_precision_is_the_gates_on_tied_scores() -> None:
     from tasks.core.gate.metrics import average_precision
-    from tasks.core.gate.rounds import METRICS
+    from tasks.core.gate.rounds import _average_precision as fast
 
-    fast, _higher = METRICS["average_precision"]
     rng = np.random.default_rng(5)
     for _ in range(20):
         y = (rng.random(2000) < 0.1).astype(float)
         score = np.round(rng.random(2000) + 0.3 * y, 2)  # many ties
         assert fast(y, score) == pytest.approx(average_precision(y, score), rel=1e-12)
     assert np.isnan(fast(np.zeros(5), np.arange(5.0)))
+
+
+def test_the_ranking_round_is_the_one_lightgbm_picks_by_ndcg() -> None:
+    rng = np.random.default_rng(2)
+
+    def ranking(seed: int, groups: int) -> Matrix:
+        sizes = np.random.default_rng(seed).integers(5, 30, groups)
+        x = rng.random((int(sizes.sum()), 4))
+        y = np.clip(np.round(3 * x[:, 0] + rng.normal(0, 0.7, len(x))), 0, 3)
+        return Matrix(x, y, sizes)
+
+    train, valid = ranking(0, 300), ranking(1, 150)
+    params = {**PARAMS, "objective": "lambdarank", "metric": "ndcg", "eval_at": [10]}
+    dtrain = lgb.Dataset(train.x, train.y, group=train.group_sizes)
+    dvalid = lgb.Dataset(valid.x, valid.y, group=valid.group_sizes, reference=dtrain)
+    stopped = lgb.train(params, dtrain, 200, valid_sets=[dvalid],
+                        callbacks=[lgb.early_stopping(5, verbose=False)])  # fmt: skip
+    every = lgb.train(params, lgb.Dataset(train.x, train.y, group=train.group_sizes), 200)
+
+    progress = early_stopped(every, valid, params, 5)
+
+    assert progress.best_round == stopped.best_iteration
+    assert progress.best_score == pytest.approx(stopped.best_score["valid_0"]["ndcg@10"])
