@@ -133,6 +133,8 @@ def test_the_retraining_flow_trains_on_the_cluster_and_the_card_says_so(
     assert engine == {"kind": "dask", "workers": 2, "scheduler": cluster_address}
     assert card["training"]["resumed_from_round"] is None
     assert not list((env / "store").glob("checkpoints/**/*.txt"))  # none on a cluster
+    page = (env / "store/reports/fraud/v1/report.html").read_text(encoding="utf-8")
+    assert f"Dask cluster: 2 workers, scheduler {cluster_address}" in page
 
 
 def test_ingestion_validates_each_file_as_a_task_on_the_cluster(

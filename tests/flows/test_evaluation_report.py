@@ -41,6 +41,7 @@ def test_the_report_of_a_compared_version_shows_each_plot_and_each_check(
 
     page_path = store_root / f"reports/fraud/{version}/report.html"
     page = page_path.read_text(encoding="utf-8")
+    assert "this machine (local)" in page  # where it trained (no RETRAIN_DASK_ADDRESS)
     card = read_json(store_root / f"models/fraud/{version}/card.json")
     doc = read_json(store_root / f"reports/fraud/{version}/report.json")
 

@@ -34,8 +34,8 @@ class Interval:
     unit: str  # "rows" or "groups"
     sample: tuple[int, int] | None = None  # (rows resampled, rows in the holdout) if sampled
 
-    def to_dict(self) -> dict[str, float | int | str]:
-        out: dict[str, float | int | str] = {
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
             "estimate": self.estimate,
             "low": self.low,
             "high": self.high,
@@ -44,7 +44,7 @@ class Interval:
             "unit": self.unit,
         }
         if self.sample is not None:
-            out["sample_rows"], out["holdout_rows"] = self.sample
+            out["sample"] = list(self.sample)  # as in the card (dataclasses.asdict)
         return out
 
 

@@ -99,8 +99,9 @@ def _interval_text(iv: dict[str, Any] | None) -> str:
         return "no interval"
     pct = round(float(iv["confidence"]) * 100)
     text = f"{iv['estimate']:+.4f}, {pct}% CI [{iv['low']:+.4f}, {iv['high']:+.4f}]"
-    if iv.get("sample_rows"):
-        text += f" (bootstrap of {iv['sample_rows']:,} of {iv['holdout_rows']:,} rows, rescaled)"
+    if iv.get("sample"):
+        sampled, rows = iv["sample"]
+        text += f" (bootstrap of {sampled:,} of {rows:,} rows, rescaled)"
     return text
 
 
@@ -275,11 +276,19 @@ def _lineage(doc: dict[str, Any]) -> str:
             "CPU seconds": training.get("cpu_seconds"),
             "rounds (best)": f"{training.get('rounds')} ({training.get('best_round')})",
             "resumed from round": training.get("resumed_from_round"),
+            "trained on": _engine(training.get("engine")),
             **{f"cost {k}": v for k, v in cost.items()},
             **{k.replace("_", " "): v for k, v in lineage.items()},
         }.items()
     ]
     return html.section("Cost and lineage", html.table(rows, ["what", "value"]))
+
+
+def _engine(engine: dict[str, Any] | None) -> str:
+    """Where the version trained: this machine, or a Dask cluster (workers, scheduler)."""
+    if not engine or engine.get("kind") != "dask":
+        return "this machine (local)"
+    return f"Dask cluster: {engine.get('workers')} workers, scheduler {engine.get('scheduler')}"
 
 
 def _inline(value: dict[str, Any] | list[Any]) -> str:

@@ -265,9 +265,9 @@ def test_a_large_holdout_is_bootstrapped_through_a_rescaled_stratified_sample() 
     (sampled,) = paired_intervals(
         average_precision, y, challenger, [champion], **args, max_rows=4_000
     )
-    assert full.sample is None and "sample_rows" not in full.to_dict()
+    assert full.sample is None and "sample" not in full.to_dict()
     assert sampled.sample == (4_000, n)
-    assert sampled.to_dict()["sample_rows"] == 4_000
+    assert sampled.to_dict()["sample"] == [4_000, n]
     assert sampled.estimate == full.estimate  # always the whole holdout's difference
     width, sampled_width = full.high - full.low, sampled.high - sampled.low
     assert sampled_width == pytest.approx(width, rel=0.25)
