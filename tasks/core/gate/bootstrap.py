@@ -35,17 +35,15 @@ class Interval:
     sample: tuple[int, int] | None = None  # (rows resampled, rows in the holdout) if sampled
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
+        return {
             "estimate": self.estimate,
             "low": self.low,
             "high": self.high,
             "confidence": self.confidence,
             "resamples": self.resamples,
             "unit": self.unit,
+            "sample": list(self.sample) if self.sample else None,  # as the card holds it
         }
-        if self.sample is not None:
-            out["sample"] = list(self.sample)  # as in the card (dataclasses.asdict)
-        return out
 
 
 def paired_bootstrap(

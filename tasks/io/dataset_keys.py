@@ -1,0 +1,96 @@
+"""Primary keys across dataset versions, at commit: a new file's keys against every row of
+the version it extends (tasks/core/ingest/keys.py decides; this reads and rewrites the
+partitions). ``reject`` refuses a file that repeats a key; ``replace`` rewrites the earlier
+partitions without the superseded rows (content-addressed anew) and records which went.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+import pandas as pd
+
+from schemas.contracts import DatasetContract
+from schemas.settings import Settings
+from tasks.core import layout
+from tasks.core.ingest import keys, manifests
+from tasks.core.ingest.keys import Clash
+from tasks.core.ingest.landing import FileOutcome
+from tasks.io.runtime import runtime
+from tasks.io.stores import sha256_hex
+
+
+def resolve_keys(
+    contract: DatasetContract,
+    parent: dict[str, Any] | None,
+    files: list[FileOutcome],
+    settings: Settings,
+) -> tuple[
+    list[FileOutcome], list[tuple[FileOutcome, Clash]], dict[str, Any], list[dict[str, Any]]
+]:
+    """Files kept, files refused for repeated keys, rewritten partitions, superseded rows."""
+    key_cols = list(contract.primary_key)
+    if contract.kind != "events" or not key_cols:
+        return files, [], {}, []
+    store = runtime(settings).store
+    olds = (parent or {}).get("partitions", [])
+    existing = pd.concat(
+        [_keys(store, p["key"], p["sha256"], key_cols).assign(**{keys.SOURCE: p["source_uri"]})
+         for p in olds] or [pd.DataFrame(columns=[*key_cols, keys.PARTITION, keys.SOURCE])],
+        ignore_index=True,
+    )  # fmt: skip
+    news = [
+        (o.uri, pd.concat([_keys(store, p.key, p.sha256, key_cols) for p in o.partitions]))
+        for o in files
+    ]
+    found = keys.resolve(existing, news, key_cols, contract.on_duplicate_key)
+    refused = {c.uri: c for c in found.rejected}
+    kept = [o for o in files if o.uri not in refused]
+    clashes = [(o, refused[o.uri]) for o in files if o.uri in refused]
+    replaced, superseded = _rewrite(found, olds, kept, key_cols, settings)
+    return kept, clashes, replaced, superseded
+
+
+def _keys(store: Any, key: str, sha: str, key_cols: list[str]) -> pd.DataFrame:
+    frame = manifests.from_parquet(store.get_bytes(key, sha256=sha), key_cols)
+    return frame.assign(**{keys.PARTITION: key})
+
+
+def _rewrite(
+    found: keys.Resolution,
+    olds: list[dict[str, Any]],
+    kept: list[FileOutcome],
+    key_cols: list[str],
+    settings: Settings,
+) -> tuple[dict[str, manifests.Partition | None], list[dict[str, Any]]]:
+    """Partitions less their superseded rows (content-addressed anew), and the record."""
+    store = runtime(settings).store
+    by_key = {p["key"]: p for p in olds} | {p.key: asdict(p) for o in kept for p in o.partitions}
+    replaced: dict[str, manifests.Partition | None] = {}
+    record = []
+    for old_key, dropped in found.superseded.items():
+        part = by_key[old_key]
+        frame = manifests.from_parquet(store.get_bytes(old_key, sha256=part["sha256"]))
+        left = keys.without_keys(frame, dropped, key_cols)
+        new = None
+        if len(left):
+            body = manifests.to_parquet(left)
+            sha = sha256_hex(body)
+            new = manifests.Partition(
+                layout.curated_key(_dataset_of(old_key), part["date"], sha),
+                sha, len(left), part["date"], part["source_uri"], part.get("min_time"),
+                part.get("max_time"),
+            )  # fmt: skip
+            store.put_bytes(new.key, body)
+        replaced[old_key] = new
+        record.append({
+            "partition": old_key, "rows": len(frame) - len(left),
+            "replaced_by_file": found.replaced_by[old_key],
+            "rewritten_as": new.key if new else None,
+        })  # fmt: skip
+    return replaced, record
+
+
+def _dataset_of(partition_key: str) -> str:
+    return partition_key.split("/")[1]  # curated/<dataset>/date=.../<sha>.parquet
