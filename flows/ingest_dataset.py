@@ -15,6 +15,7 @@ from tasks.steps.ingest import (
     commit_dataset_version,
     ingest_file,
     list_new_files,
+    reach_cluster,
 )
 from tasks.steps.naming import refuse_foreign_target, run_name
 from tasks.steps.reports import ingest_message, publish_ingest_report
@@ -28,6 +29,7 @@ def ingest_dataset(params: IngestParams) -> dict[str, Any]:
     settings, now = load_settings(), datetime.now(UTC)
     keys = list_new_files(params.dataset, settings)
     if settings.dask_address and keys:
+        reach_cluster(settings.dask_address)
         outcomes = validate_on_cluster(params.dataset, keys, settings.dask_address, now)
     else:
         outcomes = [ingest_file(params.dataset, key, settings, now) for key in keys]

@@ -56,24 +56,16 @@ def fit_on_dask(
         RetrainError: the scheduler cannot be reached, or it has no worker.
     """
     import lightgbm as lgb
-    from distributed import Client
 
     # lightgbm.dask prints its progress ("Finding random open ports...") to stdout, which
     # would corrupt `--json` output: route LightGBM's messages to logging instead.
     lgb.register_logger(LOGGER)
     params = {k: v for k, v in booster_params(spec).items() if k != "num_threads"}
     metric_of(params)  # a metric the round can be chosen by, before the cluster works
-    try:
-        client = Client(address, timeout=CONNECT_SECONDS)  # lightgbm.dask waits on the default
-    except (OSError, TimeoutError) as exc:
-        raise RetrainError(
-            f"cannot reach the Dask scheduler at {address} (RETRAIN_DASK_ADDRESS): {exc}"
-        ) from exc
+    client = connect(address)  # the default client: lightgbm.dask waits on it
     _order_who_has(client)
     with client:
-        workers = sorted(client.scheduler_info(n_workers=-1)["workers"])
-        if not workers:
-            raise RetrainError(f"the Dask scheduler at {address} has no worker")
+        workers = _workers(client, address)
         x, y, group = _scattered(client, train, workers)
         kind = lgb.DaskLGBMRanker if spec.task == Task.RANKING else lgb.DaskLGBMClassifier
         model = kind(client=client, n_estimators=spec.lightgbm.num_boost_round, **params)
@@ -83,6 +75,39 @@ def fit_on_dask(
     progress = early_stopped(booster, valid, params, spec.lightgbm.early_stopping_rounds)
     engine = {"kind": "dask", "workers": len(workers), "scheduler": address}
     return Fitted(booster, progress, None, engine)
+
+
+def connect(address: str) -> Any:
+    """A ``distributed.Client`` of the scheduler at ``address``.
+
+    Raises:
+        RetrainError: the address is malformed or nothing answers there in CONNECT_SECONDS.
+    """
+    from distributed import Client
+
+    try:
+        return Client(address, timeout=CONNECT_SECONDS)
+    except ValueError as exc:  # distributed's parse of the address
+        raise RetrainError(
+            f"RETRAIN_DASK_ADDRESS {address!r} is not a scheduler address (tcp://host:8786): {exc}"
+        ) from exc
+    except (OSError, TimeoutError) as exc:
+        raise RetrainError(
+            f"cannot reach the Dask scheduler at {address} (RETRAIN_DASK_ADDRESS): {exc}"
+        ) from exc
+
+
+def workers_of(address: str) -> int:
+    """How many workers the scheduler at ``address`` has (RetrainError: none, or no scheduler)."""
+    with connect(address) as client:
+        return len(_workers(client, address))
+
+
+def _workers(client: Any, address: str) -> list[str]:
+    found = sorted(client.scheduler_info(n_workers=-1)["workers"])
+    if not found:
+        raise RetrainError(f"the Dask scheduler at {address} (RETRAIN_DASK_ADDRESS) has no worker")
+    return found
 
 
 def _order_who_has(client: Any) -> None:

@@ -16,7 +16,7 @@ from tasks.core.ingest import limits, manifests
 from tasks.core.ingest.keys import clash_report
 from tasks.core.ingest.landing import FileOutcome, is_landing_file, landing_date
 from tasks.core.ingest.validation import ExpectationRunner, validate_table
-from tasks.io import datasets, events, prefect_api
+from tasks.io import cluster, datasets, events, prefect_api
 from tasks.io.runtime import quiet_great_expectations, runtime
 from tasks.steps.logs import step_logger
 
@@ -54,6 +54,15 @@ def list_new_files(dataset: str, settings: Settings) -> list[str]:
             len(odd), contract.landing_prefix, fmt, ", ".join(odd[:5]), more,
         )  # fmt: skip
     return [o.key for o in listed if is_landing_file(o.key, fmt) and (o.uri, o.etag) not in known]
+
+
+@task(cache_policy=NO_CACHE)
+def reach_cluster(address: str) -> int:
+    """The Dask cluster's worker count, before any file is sent there (a one-line error
+    naming RETRAIN_DASK_ADDRESS when the address is malformed, unreachable or has no worker)."""
+    workers = cluster.workers_of(address)
+    step_logger().info("validating files on the Dask cluster at %s (%d workers)", address, workers)
+    return workers
 
 
 @task(cache_policy=NO_CACHE)

@@ -21,7 +21,7 @@ from tasks.core.gate.decision import Decision, Evidence, decide_promotion
 from tasks.core.gate.measure import Scorer, gather_evidence
 from tasks.core.keys import training_key
 from tasks.core.train.binary import prepare_binary
-from tasks.core.train.booster import Fitted
+from tasks.core.train.booster import LOCAL, Fitted
 from tasks.core.train.plans import budget_refusal, skip_reason
 from tasks.core.train.prepared import NotEnoughData, Prepared, train_model
 from tasks.core.train.ranking import prepare_ranking
@@ -67,7 +67,7 @@ class Trained:
     resumed_from: int | None = None  # checkpoint round this run continued from
     run_id: int | None = None  # the training run in the registry
     cost: RunCost | None = None
-    engine: dict[str, Any] = field(default_factory=lambda: {"kind": "local"})
+    engine: dict[str, Any] = field(default_factory=lambda: dict(LOCAL))
 
 
 @task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=2)

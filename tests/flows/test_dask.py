@@ -111,6 +111,33 @@ def test_an_unreachable_scheduler_is_one_line_naming_the_setting(
     train, valid = _matrices()
     with pytest.raises(RetrainError, match=r"tcp://127.0.0.1:9 \(RETRAIN_DASK_ADDRESS\)"):
         cluster.fit_on_dask(load_model_spec("fraud"), train, valid, [], [], "tcp://127.0.0.1:9")
+    with pytest.raises(RetrainError, match=r"RETRAIN_DASK_ADDRESS 'no-port' is not a scheduler"):
+        cluster.workers_of("no-port")
+
+
+def test_ingestion_with_no_cluster_there_fails_first_and_touches_no_file(
+    env: Path,
+    sample: Sample,
+    ingest: Callable[[], dict[str, Any]],
+    monkeypatch: pytest.MonkeyPatch,
+    registry: Any,
+) -> None:
+    from schemas.errors import RetrainError
+    from tasks.io import cluster
+    from tests.helpers.store import tree
+
+    monkeypatch.setattr(cluster, "CONNECT_SECONDS", 1)
+    monkeypatch.setenv("RETRAIN_DASK_ADDRESS", "tcp://127.0.0.1:9")
+    sample.land(sample.backfill)
+    before = tree(env / "store")
+
+    with pytest.raises(RetrainError, match="cannot reach the Dask scheduler"):
+        ingest()
+
+    assert tree(env / "store") == before  # no partition, no quarantine: all still to ingest
+    assert registry.latest_dataset_version("transactions") is None
+    monkeypatch.delenv("RETRAIN_DASK_ADDRESS")
+    assert ingest()["version"]["version"] == "v1"  # the same files, once the setting is fixed
 
 
 def test_the_retraining_flow_trains_on_the_cluster_and_the_card_says_so(

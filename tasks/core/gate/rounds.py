@@ -92,11 +92,6 @@ def early_stopped(
     for tree in range(booster.num_trees()):  # binary and lambdarank: one tree per round
         values = [booster.get_leaf_output(tree, leaf) for leaf in range(trees[tree]["num_leaves"])]
         raw += np.asarray(values)[leaves[:, tree]]  # the raw score after this round
-        score, done = float(fn(valid, raw, params)), tree + 1
-        progress.rounds = done
-        best = progress.best_score
-        if best is None or (score > best if higher else score < best):
-            progress.best_score, progress.best_round = score, done
-        if done - progress.best_round >= patience:
+        if progress.record(tree + 1, float(fn(valid, raw, params)), higher, patience):
             break
     return progress

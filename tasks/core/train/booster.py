@@ -50,6 +50,15 @@ class Progress:
     def to_dict(self) -> dict[str, Any]:
         return {"rounds": self.rounds, "best_round": self.best_round, "best_score": self.best_score}
 
+    def record(self, done: int, score: float, higher_better: bool, patience: int) -> bool:
+        """Note round ``done``'s validation score; True when early stopping ends training
+        (``patience`` rounds without a better score). The one rule, locally and on Dask."""
+        self.rounds = done
+        best = self.best_score
+        if best is None or (score > best if higher_better else score < best):
+            self.best_score, self.best_round = float(score), done
+        return done - self.best_round >= patience
+
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Progress:
         return cls(int(data["rounds"]), int(data["best_round"]), data.get("best_score"))
@@ -127,11 +136,7 @@ def _tracker(spec: ModelSpec, progress: Progress, checkpoints: Checkpoints | Non
     def callback(env: Any) -> None:
         _, _, score, higher_better = env.evaluation_result_list[0]
         done = env.iteration + 1
-        progress.rounds = done
-        best = progress.best_score
-        if best is None or (score > best if higher_better else score < best):
-            progress.best_score, progress.best_round = float(score), done
-        stop = done - progress.best_round >= patience or done >= total
+        stop = progress.record(done, score, higher_better, patience) or done >= total
         if checkpoints is not None and checkpoints.interrupted():
             checkpoints.save(env.model.model_to_string(), progress)
             raise TrainingInterruptedError(done)
