@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from schemas.contracts import DatasetContract
@@ -35,16 +36,12 @@ def resolve_keys(
         return files, [], {}, []
     store = runtime(settings).store
     olds = (parent or {}).get("partitions", [])
-    existing = pd.concat(
-        [_keys(store, p["key"], p["sha256"], key_cols).assign(**{keys.SOURCE: p["source_uri"]})
-         for p in olds] or [pd.DataFrame(columns=[*key_cols, keys.PARTITION, keys.SOURCE])],
-        ignore_index=True,
-    )  # fmt: skip
+    existing = _keys(store, [(p["key"], p["sha256"]) for p in olds], key_cols)
+    sources = {p["key"]: p["source_uri"] for p in olds}
     news = [
-        (o.uri, pd.concat([_keys(store, p.key, p.sha256, key_cols) for p in o.partitions]))
-        for o in files
+        (o.uri, _keys(store, [(p.key, p.sha256) for p in o.partitions], key_cols)) for o in files
     ]
-    found = keys.resolve(existing, news, key_cols, contract.on_duplicate_key)
+    found = keys.resolve(existing, news, key_cols, contract.on_duplicate_key, sources)
     refused = {c.uri: c for c in found.rejected}
     kept = [o for o in files if o.uri not in refused]
     clashes = [(o, refused[o.uri]) for o in files if o.uri in refused]
@@ -52,9 +49,15 @@ def resolve_keys(
     return kept, clashes, replaced, superseded
 
 
-def _keys(store: Any, key: str, sha: str, key_cols: list[str]) -> pd.DataFrame:
-    frame = manifests.from_parquet(store.get_bytes(key, sha256=sha), key_cols)
-    return frame.assign(**{keys.PARTITION: key})
+def _keys(store: Any, parts: list[tuple[str, str]], key_cols: list[str]) -> pd.DataFrame:
+    """The key columns of these partitions (key, sha256) and each row's partition, coded."""
+    if not parts:
+        return pd.DataFrame(columns=[*key_cols, keys.PARTITION])
+    frames = [manifests.from_parquet(store.get_bytes(k, sha256=sha), key_cols) for k, sha in parts]
+    frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    codes = np.repeat(np.arange(len(parts), dtype=np.int32), [len(f) for f in frames])
+    frame[keys.PARTITION] = pd.Categorical.from_codes(codes, [k for k, _ in parts])
+    return frame
 
 
 def _rewrite(

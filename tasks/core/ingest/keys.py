@@ -12,7 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 SOURCE, PARTITION = "_source_uri", "_partition"
 MAX_EXAMPLES = 5
@@ -41,35 +43,78 @@ def resolve(
     files: list[tuple[str, pd.DataFrame]],
     key_cols: list[str],
     mode: str,
+    sources: dict[str, str] | None = None,
 ) -> Resolution:
     """Decide, file by file in commit order, what repeated keys mean.
 
+    Keys are matched with Arrow's hash join, so a file that repeats no key (the common
+    case) costs one join and the partition of each row is a categorical code: no string
+    is repeated per row.
+
     Args:
-        existing: key columns, ``SOURCE`` and ``PARTITION`` of every row already in the
-            version being extended.
+        existing: key columns and ``PARTITION`` of every row already in the version being
+            extended (with a ``SOURCE`` column, or ``sources`` naming each partition's file).
         files: (uri, key columns + ``PARTITION``) of each new file, in commit order.
         mode: ``reject`` or ``replace``.
+        sources: partition -> the landing file it came from, for ``existing``.
     """
-    # an empty key set has untyped (object) columns: they would not merge with timestamps
-    known, out = (existing if len(existing) else None), Resolution()
-    for uri, keys in files:
+    origin = dict(sources or {})
+    if SOURCE in existing.columns:
+        origin |= dict(zip(existing[PARTITION].astype(str), existing[SOURCE], strict=True))
+    # an empty key set has untyped (object) columns: they would not join with timestamps
+    known, out = (_coded(existing, key_cols) if len(existing) else None), Resolution()
+    for uri, file_keys in files:
+        keys = _coded(file_keys, key_cols)
+        origin |= dict.fromkeys(keys[PARTITION].cat.categories.astype(str), uri)
         if known is None:
-            known = keys.assign(**{SOURCE: uri})
+            known = keys
             continue
-        hits = keys[key_cols].merge(known, on=key_cols, how="inner")
+        _, earlier = _matches(keys, known, key_cols)
+        hits = known.iloc[earlier].reset_index(drop=True)
+        hits[SOURCE] = hits[PARTITION].astype(str).map(origin)
         if len(hits) and mode == "reject":
             out.rejected.append(_clash(uri, hits, key_cols))
             continue
-        for partition, rows in hits.groupby(PARTITION, sort=True):
-            earlier = out.superseded.get(str(partition))
-            drop = rows[key_cols] if earlier is None else pd.concat([earlier, rows[key_cols]])
+        for partition, group in hits.groupby(PARTITION, sort=True, observed=True):
+            before = out.superseded.get(str(partition))
+            drop = group[key_cols] if before is None else pd.concat([before, group[key_cols]])
             out.superseded[str(partition)] = drop.drop_duplicates(ignore_index=True)
             out.replaced_by[str(partition)] = uri
-        added = keys.assign(**{SOURCE: uri})
-        stale = known.merge(hits[key_cols], on=key_cols, how="left", indicator=True)
-        kept = stale[stale["_merge"] == "left_only"].drop(columns="_merge")
-        known = pd.concat([kept, added], ignore_index=True) if len(kept) else added
+        kept = np.ones(len(known), dtype=bool)
+        kept[earlier] = False
+        known = _stack([known[kept], keys])
     return out
+
+
+def _coded(frame: pd.DataFrame, key_cols: list[str]) -> pd.DataFrame:
+    """Key columns and a categorical ``PARTITION`` (the codes are small integers)."""
+    out = frame[key_cols].reset_index(drop=True)
+    out[PARTITION] = frame[PARTITION].astype("category").array
+    return out
+
+
+def _stack(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """Frames one after the other, their ``PARTITION`` categories united (not stringified)."""
+    from pandas.api.types import union_categoricals
+
+    out = pd.concat([f.drop(columns=PARTITION) for f in frames], ignore_index=True)
+    out[PARTITION] = union_categoricals([f[PARTITION].array for f in frames])
+    return out
+
+
+def _matches(
+    keys: pd.DataFrame, known: pd.DataFrame, key_cols: list[str]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Positions (in ``keys``, in ``known``) of each pair of rows with one primary key, in
+    ``keys``' row order."""
+    left = pa.Table.from_pandas(keys[key_cols], preserve_index=False)
+    right = pa.Table.from_pandas(known[key_cols], preserve_index=False).cast(left.schema)
+    left = left.append_column("_left", pa.array(np.arange(len(keys))))
+    right = right.append_column("_right", pa.array(np.arange(len(known))))
+    joined = left.join(right, keys=key_cols, join_type="inner").sort_by(
+        [("_left", "ascending"), ("_right", "ascending")]
+    )
+    return joined["_left"].to_numpy(), joined["_right"].to_numpy()
 
 
 def _clash(uri: str, hits: pd.DataFrame, key_cols: list[str]) -> Clash:

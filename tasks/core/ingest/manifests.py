@@ -64,9 +64,11 @@ def plan_table_partitions(
         groups = [(landing_date, table)]
     else:
         dates = pc.cast(table.column(event_time), pa.date32())
+        days = sorted(d for d in pc.unique(dates).to_pylist() if d is not None)
+        one_day = len(days) == 1 and not dates.null_count  # the common case: no copy
         groups = [
-            (day.isoformat(), table.filter(pc.equal(dates, pa.scalar(day, pa.date32()))))
-            for day in sorted(d for d in pc.unique(dates).to_pylist() if d is not None)
+            (day.isoformat(), table if one_day else table.filter(pc.equal(dates, day)))
+            for day in days
         ]
     out = []
     for date, group in groups:

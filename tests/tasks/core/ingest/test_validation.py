@@ -433,3 +433,38 @@ def test_manifest_bytes_are_canonical(two_days: pd.DataFrame) -> None:
     reordered = dict(reversed(list(manifest.items())))
     assert manifest_bytes(manifest) == manifest_bytes(reordered)
     assert json.loads(manifest_bytes(manifest)) == manifest
+
+
+def test_only_failing_or_tolerant_expectations_carry_counts_and_examples(
+    clean: pd.DataFrame, contract: DatasetContract
+) -> None:
+    """GX first runs the suite for success alone; the counts and example rows a report
+    shows come from a second run of just the expectations that need them: the failed
+    ones and those passing within a ``mostly`` tolerance."""
+    raw = contract.model_dump(mode="json")
+    raw["expectations"] += [
+        {
+            "expectation": "expect_column_values_to_be_between",
+            "kwargs": {"column": "customer_age", "max_value": 30, "mostly": 0.01},
+        },
+        {
+            "expectation": "expect_column_values_to_be_between",
+            "kwargs": {"column": "customer_age", "max_value": 30},
+        },
+    ]
+    tolerant = DatasetContract.model_validate(raw)
+    older = int((clean["customer_age"] > 30).sum())
+    assert 0 < older < len(clean)
+
+    _, report = _validate(clean.to_csv(index=False).encode(), tolerant)
+
+    within, beyond = [
+        c for c in report.checks if c.check == "expect_column_values_to_be_between"
+        and c.column == "customer_age" and "max_value=30" in c.message
+    ]  # fmt: skip
+    assert (within.success, within.unexpected_count) == (True, older)
+    assert (beyond.success, beyond.unexpected_count) == (False, older)
+    assert beyond.examples and all(e["value"] > 30 for e in beyond.examples)
+    assert within.examples == beyond.examples
+    passing = [c for c in report.checks if c.success and c is not within]
+    assert passing and all(c.unexpected_count == 0 and not c.examples for c in passing)
