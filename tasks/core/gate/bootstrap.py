@@ -177,7 +177,7 @@ def _resampled(
     out: list[list[np.ndarray]] = [[] for _ in scores]
     for start in range(0, resamples, chunk):
         size = min(chunk, resamples - start)
-        draws = rng.integers(0, n_units, (size, n_units))
+        draws = rng.integers(0, n_units, (size, n_units), dtype=np.int32)  # half int64's time
         counts = np.empty((size, n_units))
         for row, drawn in enumerate(draws):  # a bincount per resample: 4x one on offsets
             counts[row] = np.bincount(drawn, minlength=n_units)

@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from schemas.errors import SpecError
 from schemas.specs import Features
@@ -58,7 +60,11 @@ def age_bands(age: pd.Series) -> pd.Series:
     """Age bands used for slicing and fairness checks."""
     edges = [0, 25, 40, 60, 200]
     labels = ["18-25", "26-40", "41-60", "61+"]
-    return pd.cut(age.astype(float), bins=edges, labels=labels, right=True).astype(str)
+    bands = pd.cut(age.astype(float), bins=edges, labels=labels, right=True)
+    codes = np.asarray(bands.cat.codes)  # -1: outside every band (missing, as astype(str))
+    text = pa.DictionaryArray.from_arrays(pa.array(codes, mask=codes < 0), pa.array(labels))
+    strings = pd.array(text.cast(pa.string()), dtype=pd.StringDtype("pyarrow", na_value=np.nan))
+    return pd.Series(strings, index=age.index)  # strings from 4 labels, not one per row
 
 
 BUILDERS: dict[str, Builder] = {"transaction_behaviour": transaction_behaviour}
@@ -113,7 +119,7 @@ class Encoding:
 
 def fit_encoding(built: Built, rows: np.ndarray) -> Encoding:
     """Learn category vocabularies from the training rows only (sorted: deterministic)."""
-    frame = built.frame.loc[rows]
+    frame = built.frame.loc[rows, built.categorical]  # those columns alone, not a full copy
     vocab = {c: sorted(frame[c].dropna().astype(str).unique().tolist()) for c in built.categorical}
     return Encoding(list(built.numeric), vocab)
 
@@ -121,7 +127,8 @@ def fit_encoding(built: Built, rows: np.ndarray) -> Encoding:
 def encode(frame: pd.DataFrame, enc: Encoding) -> np.ndarray:
     """Numeric matrix in the encoding's column order; unseen categories become NaN."""
     cols = [frame[c].astype("Float64").to_numpy(dtype=float, na_value=np.nan) for c in enc.numeric]
-    for name, vocab in enc.categorical.items():
-        codes = frame[name].astype("string").map({v: float(i) for i, v in enumerate(vocab)})
-        cols.append(codes.astype("Float64").to_numpy(dtype=float, na_value=np.nan))
+    for name, vocab in enc.categorical.items():  # a value's position in the vocabulary, in Arrow
+        values = pa.array(frame[name].astype("string"), type=pa.string())
+        codes = pc.index_in(values, value_set=pa.array(vocab, pa.string()))
+        cols.append(codes.to_numpy(zero_copy_only=False).astype(float))
     return np.column_stack(cols) if cols else np.empty((len(frame), 0))
