@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
@@ -15,10 +15,13 @@ from schemas.text import shown
 from tasks.core.ingest import limits, manifests
 from tasks.core.ingest.keys import clash_report
 from tasks.core.ingest.landing import FileOutcome, is_landing_file, landing_date
-from tasks.core.ingest.validation import ExpectationRunner, validate_table
+from tasks.core.ingest.validation import ExpectationRunner, validate_then
 from tasks.io import cluster, datasets, events, prefect_api
 from tasks.io.runtime import quiet_great_expectations, runtime
 from tasks.steps.logs import step_logger
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 
 def absorb_waiting_runs(dataset: str) -> list[str]:
@@ -85,14 +88,22 @@ def ingest_file(dataset: str, key: str, settings: Settings, now: datetime) -> Fi
         return _quarantined(dataset, landed, reason, duplicate, settings, now)
     refs = datasets.reference_keys(contract, settings)
     quiet_great_expectations()
-    table, report = validate_table(landed.data, key, contract, now, refs, expectation_runner())
+    date = landing_date(key, now)
+
+    def encode(table: pa.Table) -> list[tuple[manifests.Partition, bytes]]:
+        return manifests.plan_table_partitions(
+            table, dataset, contract.event_time, date, landed.uri
+        )  # their Parquet bytes are encoded while GX checks the table, kept if it passes
+
+    passed, report = validate_then(
+        landed.data, key, contract, now, encode, refs, expectation_runner()
+    )
     checked = report.to_dict()
     details: dict[str, Any] = {"etag": landed.etag, "validation": checked}
-    if table is None:
+    if passed is None:
         return _quarantined(dataset, landed, report.summary(), details, settings, now)
+    table, parts = passed
     details["report_uri"] = datasets.record_validation(dataset, landed, checked, now, settings)
-    date = landing_date(key, now)
-    parts = manifests.plan_table_partitions(table, dataset, contract.event_time, date, landed.uri)
     datasets.write_partitions(parts, settings)
     if report.extra_columns:
         step_logger().warning("%s: extra columns ignored: %s", key, ", ".join(report.extra_columns))

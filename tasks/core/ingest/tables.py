@@ -82,7 +82,9 @@ def _finish(values: pa.ChunkedArray, kind: ColumnType) -> pa.ChunkedArray | None
         finite = pc.is_finite(values)
         return values if pc.all(finite, skip_nulls=True).as_py() is not False else None
     if kind in (ColumnType.STRING, ColumnType.CATEGORY, ColumnType.BOOL):
-        values = pc.utf8_trim_whitespace(values)
+        trimmed = pc.utf8_trim_whitespace(values)
+        if not pc.all(pc.equal(pc.binary_length(trimmed), pc.binary_length(values))).as_py():
+            values = trimmed  # else the parsed column stays: no second copy of its strings
         blank = pc.equal(values, "")
         if pc.any(blank).as_py():
             values = pc.if_else(blank, pa.scalar(None, pa.string()), values)

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -22,6 +24,8 @@ from tasks.core.ingest.checks import MAX_EXAMPLES, CheckResult, ValidationReport
 from tasks.core.ingest.limits import column_limit_check
 from tasks.core.ingest.reading import coerce_frame, missing_columns, read_table
 from tasks.core.ingest.tables import read_csv_fast, to_frame, to_gx_frame, with_pandas_metadata
+
+T = TypeVar("T")
 
 
 class ExpectationRunner:
@@ -229,6 +233,38 @@ def validate_table(
     Returns:
         The coerced table (None when the file was rejected) and the report.
     """
+    return _validated(data, file, contract, now, known_keys, runner, None)
+
+
+def validate_then(
+    data: bytes,
+    file: str,
+    contract: DatasetContract,
+    now: datetime,
+    then: Callable[[pa.Table], T],
+    known_keys: dict[str, set[str] | None] | None = None,
+    runner: ExpectationRunner | None = None,
+) -> tuple[tuple[pa.Table, T] | None, ValidationReport]:
+    """:func:`validate_table`, with ``then(table)`` run on the coerced table in a thread while
+    Great Expectations checks it: Arrow work (writing Parquet) releases the GIL that GX's
+    Python holds, so the two share the machine's cores.
+
+    Returns:
+        (table, what ``then`` returned) when the file passed (None when it was rejected:
+        ``then``'s result, or its error, is not used), and the report.
+    """
+    return _validated(data, file, contract, now, known_keys, runner, then)
+
+
+def _validated(
+    data: bytes,
+    file: str,
+    contract: DatasetContract,
+    now: datetime,
+    known_keys: dict[str, set[str] | None] | None,
+    runner: ExpectationRunner | None,
+    then: Callable[[pa.Table], Any] | None,
+) -> tuple[Any, ValidationReport]:
     too_wide = column_limit_check(data, contract)
     if too_wide is not None:  # refused from the header, before any row is parsed
         return None, ValidationReport(file, contract.name, False, 0, [too_wide])
@@ -248,12 +284,16 @@ def validate_table(
         table = pa.Table.from_pandas(df, preserve_index=False)
     else:
         table = with_pandas_metadata(table, contract)
-    frame = to_gx_frame(table)
-    checks += validate_frame(frame, contract, now, runner)
-    checks += check_references(frame, contract, known_keys or {})
-    ok = all(c.success for c in checks)
-    report = ValidationReport(file, contract.name, ok, table.num_rows, checks, extra)
-    return (table if ok else None), report
+    with ThreadPoolExecutor(1, thread_name_prefix="alongside-gx") as pool:
+        later = pool.submit(then, table) if then is not None else None
+        frame = to_gx_frame(table)
+        checks += validate_frame(frame, contract, now, runner)
+        checks += check_references(frame, contract, known_keys or {})
+        ok = all(c.success for c in checks)
+        report = ValidationReport(file, contract.name, ok, table.num_rows, checks, extra)
+        if not ok:
+            return None, report
+        return ((table, later.result()) if later is not None else table), report
 
 
 def _fast_path_applies(data: bytes, contract: DatasetContract) -> bool:
