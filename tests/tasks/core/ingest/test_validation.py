@@ -26,7 +26,7 @@ from tasks.core.ingest.manifests import (
     manifest_bytes,
     plan_partitions,
 )
-from tasks.core.ingest.validation import ValidationReport, validate_file
+from tasks.core.ingest.validation import ValidationReport, validate_file, validate_then
 from tasks.samples import (
     CORRUPTION_KINDS,
     corrupt_transactions,
@@ -468,3 +468,38 @@ def test_only_failing_or_tolerant_expectations_carry_counts_and_examples(
     assert within.examples == beyond.examples
     passing = [c for c in report.checks if c.success and c is not within]
     assert passing and all(c.unexpected_count == 0 and not c.examples for c in passing)
+
+
+def test_work_alongside_validation_is_kept_only_for_a_file_that_passes(
+    clean: pd.DataFrame, contract: DatasetContract
+) -> None:
+    """``validate_then`` runs ``then`` on the coerced table while GX checks it (ingestion
+    encodes the partitions so): a passing file returns the table and its result, a
+    rejected one neither, with the same report as ``validate_table``."""
+    seen: list[int] = []
+
+    def rows(table: Any) -> int:
+        seen.append(table.num_rows)
+        return int(table.num_rows)
+
+    good = clean.to_csv(index=False).encode()
+    passed, report = validate_then(good, "good.csv", contract, NOW, rows)
+    assert report.success and passed is not None
+    table, result = passed
+    assert result == table.num_rows == len(clean) == seen[0]
+
+    bad = corrupt_transactions(clean, "negative_amount", seed=3)
+    refused, bad_report = validate_then(bad, "bad.csv", contract, NOW, rows)
+    assert refused is None and not bad_report.success
+    _, same = _validate(bad, contract, "bad.csv")
+    assert _failing(bad_report) == _failing(same)
+
+
+def test_an_error_alongside_validation_of_a_passing_file_is_raised(
+    clean: pd.DataFrame, contract: DatasetContract
+) -> None:
+    def broken(table: Any) -> None:
+        raise OSError("disk full while encoding")
+
+    with pytest.raises(OSError, match="disk full"):
+        validate_then(clean.to_csv(index=False).encode(), "f.csv", contract, NOW, broken)
