@@ -56,6 +56,13 @@ class Settings(BaseSettings):
         " as a task on that cluster and models train there with lightgbm.dask (README,"
         " Beyond one machine). Unset: everything runs on this machine.",
     )
+    ingest_batch_mb: float = Field(
+        default=64.0,
+        gt=0,
+        description="Landing CSVs larger than this many MB are validated and written a batch"
+        " of about this size at a time, with the whole file's verdict (memory follows the"
+        " batch, not the file).",
+    )
     fault_at: str | None = Field(
         default=None,
         description="Test only (tests/reliability): end the process with exit code 137 at"

@@ -13,6 +13,7 @@ from schemas.contracts import load_contract
 from schemas.settings import Settings
 from schemas.text import shown
 from tasks.core.ingest import limits, manifests
+from tasks.core.ingest.batches import validate_in_batches
 from tasks.core.ingest.keys import clash_report
 from tasks.core.ingest.landing import FileOutcome, is_landing_file, landing_date
 from tasks.core.ingest.validation import ExpectationRunner, validate_then
@@ -95,19 +96,27 @@ def ingest_file(dataset: str, key: str, settings: Settings, now: datetime) -> Fi
             table, dataset, contract.event_time, date, landed.uri
         )  # their Parquet bytes are encoded while GX checks the table, kept if it passes
 
-    passed, report = validate_then(
-        landed.data, key, contract, now, encode, refs, expectation_runner()
-    )
+    batch_bytes = int(settings.ingest_batch_mb * 1e6)
+    if contract.source.format == "csv" and len(landed.data) > batch_bytes:  # memory: a batch
+        writer = manifests.PartitionWriter(dataset, contract.event_time, date, landed.uri)
+        report = validate_in_batches(
+            landed.data, key, contract, now, batch_bytes, writer, refs, expectation_runner()
+        )
+        parts = writer.finish() if report.success else []
+    else:
+        passed, report = validate_then(
+            landed.data, key, contract, now, encode, refs, expectation_runner()
+        )
+        parts = passed[1] if passed is not None else []
     checked = report.to_dict()
     details: dict[str, Any] = {"etag": landed.etag, "validation": checked}
-    if passed is None:
+    if not report.success:
         return _quarantined(dataset, landed, report.summary(), details, settings, now)
-    table, parts = passed
     details["report_uri"] = datasets.record_validation(dataset, landed, checked, now, settings)
     datasets.write_partitions(parts, settings)
     if report.extra_columns:
         step_logger().warning("%s: extra columns ignored: %s", key, ", ".join(report.extra_columns))
-    rows = table.num_rows
+    rows = report.rows
     step_logger().info("%s: accepted, %d rows in %d partition(s)", key, rows, len(parts))
     partitions = [p for p, _ in parts]
     return FileOutcome(

@@ -183,6 +183,54 @@ def test_bad_files_are_quarantined_and_never_reach_a_dataset_version(
     assert len(registry.list_files("transactions")) == len(files)
 
 
+def test_files_over_the_batch_size_get_the_same_verdicts_and_rows_in_batches(
+    env: Path,
+    store_root: Path,
+    ingest: Run,
+    registry: Any,
+    bad_day_files: tuple[dt.date, dict[str, bytes]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """RETRAIN_INGEST_BATCH_MB below every file: each is validated and written in batches
+    of a few dozen rows, with the verdicts, reports and rows of one piece."""
+    from schemas.contracts import load_contract
+    from schemas.settings import load_settings
+    from tasks.core.ingest.validation import validate_table
+    from tasks.io.landing import write_landing
+
+    day, files = bad_day_files
+    monkeypatch.setenv("RETRAIN_INGEST_BATCH_MB", "0.004")  # 4 KB: about 40 rows a batch
+    settings = load_settings()
+    assert all(len(body) > settings.ingest_batch_mb * 1e6 for body in files.values())
+    write_landing(settings, "transactions", day, files)
+    good = f"transactions-{day.isoformat()}.csv"
+
+    result = ingest()
+
+    status = {f["key"].rsplit("/", 1)[-1]: f["status"] for f in result["files"]}
+    assert status == {name: "accepted" if name == good else "quarantined" for name in files}
+    assert result["version"]["rows"] == csv_rows(files[good])
+    manifest = read_json(store_root / "datasets/transactions/v1.json")
+    check_partitions(store_root, manifest)
+    assert sum(p["rows"] for p in manifest["partitions"]) == csv_rows(files[good])
+    qdir = store_root / "quarantine/transactions" / day.isoformat()
+    contract = load_contract("transactions", settings.specs_dir)
+    for name in (n for n in files if n != good):
+        assert (qdir / name).read_bytes() == files[name]
+        report = read_json(qdir / f"{name}.validation.json")
+        _, one_piece = validate_table(
+            files[name], report["file"], contract, dt.datetime.now(dt.UTC)
+        )
+        assert report["rows"] == one_piece.rows
+        assert _found(report["checks"]) == _found(one_piece.to_dict()["checks"]), name
+
+
+def _found(checks: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+    """What each check found (its message names the ingestion time: left out)."""
+    return [(c["check"], c["column"], c["success"], c["unexpected_count"], c["examples"])
+            for c in checks]  # fmt: skip
+
+
 def test_the_same_file_landing_twice_under_another_name_adds_no_rows(
     env: Path, store_root: Path, sample: Sample, ingest: Run, registry: Any
 ) -> None:

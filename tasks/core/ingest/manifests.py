@@ -60,32 +60,92 @@ def plan_table_partitions(
     Rows keep their file order within a partition; the bytes are those
     :func:`to_parquet` writes for the same rows.
     """
-    if event_time is None:
-        groups = [(landing_date, table)]
-    else:
-        dates = pc.cast(table.column(event_time), pa.date32())
-        days = sorted(d for d in pc.unique(dates).to_pylist() if d is not None)
-        one_day = len(days) == 1 and not dates.null_count  # the common case: no copy
-        groups = [
-            (day.isoformat(), table if one_day else table.filter(pc.equal(dates, day)))
-            for day in days
-        ]
     out = []
-    for date, group in groups:
+    for date, group in _by_date(table, event_time, landing_date):
         data = _table_parquet(group)
-        sha = hashlib.sha256(data).hexdigest()
-        times = pc.min_max(group.column(event_time)) if event_time else None
-        part = Partition(
-            key=curated_key(dataset, date, sha),
-            sha256=sha,
-            rows=group.num_rows,
-            date=date,
-            source_uri=source_uri,
-            min_time=pd.Timestamp(times["min"].as_py()).isoformat() if times else None,
-            max_time=pd.Timestamp(times["max"].as_py()).isoformat() if times else None,
-        )
-        out.append((part, data))
+        times = _time_range(group, event_time)
+        out.append((_partition(dataset, date, data, group.num_rows, source_uri, times), data))
     return out
+
+
+class PartitionWriter:
+    """A file's partitions written a batch at a time: one Parquet row group per batch and
+    event date, compressed as it comes, so only the output is held (``finish`` returns the
+    same kind of partitions :func:`plan_table_partitions` does, in date order)."""
+
+    def __init__(
+        self, dataset: str, event_time: str | None, landing_date: str, source_uri: str
+    ) -> None:
+        self._where = (dataset, event_time, landing_date, source_uri)
+        self._open: dict[str, tuple[pa.BufferOutputStream, pq.ParquetWriter]] = {}
+        self._rows: dict[str, int] = {}
+        self._times: dict[str, list[Any]] = {}
+
+    def add(self, table: pa.Table) -> None:
+        """Append a validated batch's rows to the partitions of their dates."""
+        _, event_time, landing_date, _ = self._where
+        for date, group in _by_date(table, event_time, landing_date):
+            if date not in self._open:
+                sink = pa.BufferOutputStream()
+                writer = pq.ParquetWriter(
+                    sink, group.schema, compression="zstd", write_statistics=True
+                )
+                self._open[date] = (sink, writer)
+            sink, writer = self._open[date]
+            writer.write_table(group.cast(writer.schema))
+            self._rows[date] = self._rows.get(date, 0) + group.num_rows
+            times = _time_range(group, event_time)
+            if times is not None:
+                self._times.setdefault(date, []).extend(times)
+
+    def finish(self) -> list[tuple[Partition, bytes]]:
+        """Close every partition: its bytes, sha256 and row count."""
+        dataset, _, _, source_uri = self._where
+        out = []
+        for date in sorted(self._open):
+            sink, writer = self._open[date]
+            writer.close()
+            data = sink.getvalue().to_pybytes()
+            seen = self._times.get(date)
+            times = (min(seen), max(seen)) if seen else None
+            out.append((_partition(dataset, date, data, self._rows[date], source_uri, times), data))
+        self._open.clear()
+        return out
+
+
+def _by_date(
+    table: pa.Table, event_time: str | None, landing_date: str
+) -> list[tuple[str, pa.Table]]:
+    if event_time is None:
+        return [(landing_date, table)]
+    dates = pc.cast(table.column(event_time), pa.date32())
+    days = sorted(d for d in pc.unique(dates).to_pylist() if d is not None)
+    one_day = len(days) == 1 and not dates.null_count  # the common case: no copy
+    return [
+        (day.isoformat(), table if one_day else table.filter(pc.equal(dates, day))) for day in days
+    ]
+
+
+def _time_range(group: pa.Table, event_time: str | None) -> tuple[Any, Any] | None:
+    if event_time is None:
+        return None
+    times = pc.min_max(group.column(event_time))
+    return times["min"].as_py(), times["max"].as_py()
+
+
+def _partition(
+    dataset: str, date: str, data: bytes, rows: int, source_uri: str, times: tuple[Any, Any] | None
+) -> Partition:
+    sha = hashlib.sha256(data).hexdigest()
+    return Partition(
+        key=curated_key(dataset, date, sha),
+        sha256=sha,
+        rows=rows,
+        date=date,
+        source_uri=source_uri,
+        min_time=pd.Timestamp(times[0]).isoformat() if times else None,
+        max_time=pd.Timestamp(times[1]).isoformat() if times else None,
+    )
 
 
 def build_manifest(

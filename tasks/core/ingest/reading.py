@@ -32,10 +32,15 @@ def read_table(data: bytes, fmt: str) -> pd.DataFrame | CheckResult:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        msg = f"not valid UTF-8: byte {exc.start} (line {line}) is 0x{data[exc.start]:02x}"
-        return CheckResult("file_is_utf8", False, message=msg)
+        return not_utf8(data, exc.start)
     return _parse_csv(text)
+
+
+def not_utf8(data: bytes, position: int) -> CheckResult:
+    """The failed check of a file whose byte at ``position`` is not UTF-8 (line counted)."""
+    line = data.count(b"\n", 0, position) + 1
+    msg = f"not valid UTF-8: byte {position} (line {line}) is 0x{data[position]:02x}"
+    return CheckResult("file_is_utf8", False, message=msg)
 
 
 def _parse_csv(text: str) -> pd.DataFrame | CheckResult:

@@ -58,27 +58,37 @@ class ExpectationRunner:
 
     def run(self, df: pd.DataFrame, contract: DatasetContract, now: datetime) -> list[CheckResult]:
         """Run the contract's suite on a coerced frame (see :func:`validate_frame`)."""
+        return self.check(df, contract.name, build_expectations(contract, now))
+
+    def check(self, df: pd.DataFrame, name: str, expectations: list[Any]) -> list[CheckResult]:
+        """Run these expectations of dataset ``name`` on a coerced frame; results in their
+        order (GX returns them in its own)."""
         import great_expectations as gx
 
-        expectations = build_expectations(contract, now)
+        if not expectations:
+            return []
         summary = {"result_format": "SUMMARY", "partial_unexpected_count": MAX_EXAMPLES}
         with self._lock:
-            definition = self._definitions.get(contract.name)
+            definition = self._definitions.get(name)
             if definition is None:
-                asset = self._source.add_dataframe_asset(contract.name)
+                asset = self._source.add_dataframe_asset(name)
                 definition = asset.add_batch_definition_whole_dataframe("file")
-                self._definitions[contract.name] = definition
+                self._definitions[name] = definition
             batch = definition.get_batch(batch_parameters={"dataframe": df})
-            suite = gx.ExpectationSuite(name=contract.name, expectations=expectations)
+            suite = gx.ExpectationSuite(name=name, expectations=expectations)
             first = batch.validate(suite, result_format={"result_format": "BOOLEAN_ONLY"}).results
             again = [r for r in first if _needs_details(r)]
             detailed = {}
             if again:
                 recheck = [_expectation(r) for r in again]
-                suite = gx.ExpectationSuite(name=contract.name, expectations=recheck)
+                suite = gx.ExpectationSuite(name=name, expectations=recheck)
                 rerun = batch.validate(suite, result_format=summary).results
-                detailed = {_identity(r): r for r in rerun}
-        return [_to_check(detailed.get(_identity(r), r)) for r in first]
+                detailed = {_identity(r.expectation_config): r for r in rerun}
+        by_identity: dict[tuple[str, str], list[Any]] = {}
+        for r in first:
+            by_identity.setdefault(_identity(r.expectation_config), []).append(r)
+        in_order = [by_identity[_identity(e.configuration)].pop(0) for e in expectations]
+        return [_to_check(detailed.get(_identity(r.expectation_config), r)) for r in in_order]
 
 
 def _numeric_arrays_hold_no_decimals() -> None:
@@ -156,9 +166,8 @@ def _expectation(result: Any) -> Any:
     return result.expectation_config.to_domain_obj()
 
 
-def _identity(result: Any) -> tuple[str, str]:
-    """An expectation's type and arguments (not its batch), to pair a result across runs."""
-    config = result.expectation_config
+def _identity(config: Any) -> tuple[str, str]:
+    """An expectation's type and arguments (not its batch), to pair results and expectations."""
     kwargs = {k: v for k, v in config.kwargs.items() if k != "batch_id"}
     return config.type, json.dumps(kwargs, sort_keys=True, default=str)
 
@@ -221,10 +230,7 @@ def validate_table(
     known_keys: dict[str, set[str] | None] | None = None,
     runner: ExpectationRunner | None = None,
 ) -> tuple[pa.Table | None, ValidationReport]:
-    """Read, coerce and validate one landing file into an Arrow table.
-
-    CSVs take the Arrow fast path (:func:`~tasks.core.ingest.tables.read_csv_fast`);
-    a file it declines, and Parquet, are read carefully, with the same checks.
+    """Read, coerce (:func:`read_coerced`) and validate one landing file into an Arrow table.
 
     Args:
         known_keys: key sets of the referenced snapshots (see :func:`check_references`).
@@ -268,22 +274,10 @@ def _validated(
     too_wide = column_limit_check(data, contract)
     if too_wide is not None:  # refused from the header, before any row is parsed
         return None, ValidationReport(file, contract.name, False, 0, [too_wide])
-    fast = read_csv_fast(data, contract) if _fast_path_applies(data, contract) else None
-    if fast is None:
-        raw = read_table(data, contract.source.format)
-        if isinstance(raw, CheckResult):
-            return None, ValidationReport(file, contract.name, False, 0, [raw])
-        df, checks, extra = coerce_frame(raw, contract)
-        rows, table = len(raw), None
-    else:
-        table, extra = fast
-        rows, checks = table.num_rows, missing_columns(table.column_names, contract)
-    if checks and any(c.check == "expect_column_to_exist" for c in checks):
-        return None, ValidationReport(file, contract.name, False, rows, checks, extra)
-    if table is None:
-        table = pa.Table.from_pandas(df, preserve_index=False)
-    else:
-        table = with_pandas_metadata(table, contract)
+    read = read_coerced(data, file, contract)
+    if isinstance(read, ValidationReport):
+        return None, read
+    table, checks, extra = read
     with ThreadPoolExecutor(1, thread_name_prefix="alongside-gx") as pool:
         later = pool.submit(then, table) if then is not None else None
         frame = to_gx_frame(table)
@@ -294,6 +288,32 @@ def _validated(
         if not ok:
             return None, report
         return ((table, later.result()) if later is not None else table), report
+
+
+def read_coerced(
+    data: bytes, file: str, contract: DatasetContract
+) -> tuple[pa.Table, list[CheckResult], list[str]] | ValidationReport:
+    """Parse and coerce a landing file: the typed table, the coercion checks and the extra
+    columns; or the report of a file that is not a table of the contract's columns.
+
+    CSVs take the Arrow fast path (:func:`~tasks.core.ingest.tables.read_csv_fast`); a
+    file it declines, and Parquet, are read carefully, with the same checks.
+    """
+    fast = read_csv_fast(data, contract) if _fast_path_applies(data, contract) else None
+    if fast is None:
+        raw = read_table(data, contract.source.format)
+        if isinstance(raw, CheckResult):
+            return ValidationReport(file, contract.name, False, 0, [raw])
+        df, checks, extra = coerce_frame(raw, contract)
+        rows, table = len(raw), None
+    else:
+        table, extra = fast
+        rows, checks = table.num_rows, missing_columns(table.column_names, contract)
+    if checks and any(c.check == "expect_column_to_exist" for c in checks):
+        return ValidationReport(file, contract.name, False, rows, checks, extra)
+    if table is None:
+        return pa.Table.from_pandas(df, preserve_index=False), checks, extra
+    return with_pandas_metadata(table, contract), checks, extra
 
 
 def _fast_path_applies(data: bytes, contract: DatasetContract) -> bool:

@@ -1,0 +1,211 @@
+"""A large landing CSV validated a batch of lines at a time, with the whole file's verdict (pure).
+
+Memory is then bounded by the batch, not the file: each batch (the header and a run of whole
+lines, about ``batch_bytes`` long) is parsed, coerced and checked like a small file, and its
+rows go to the partitions as they pass (:class:`~tasks.core.ingest.manifests.PartitionWriter`).
+The report is the one the whole file would get:
+
+- expectations about single rows (:data:`ROW_LOCAL`: not null, between, in a set, a regex,
+  lengths...) run on each batch; their counts add up and their examples are the file's
+  first ones, numbered in the file;
+- every other expectation (uniqueness, row count, a mean, anything with ``mostly``), and
+  the references to other datasets, runs once on the file's rows of just the columns it
+  reads, kept from every batch; so a key repeated across batches is found as in one piece.
+
+A line never holds a row break here, as Arrow's reader assumes too: a quoted field with a
+line break in it makes its batch malformed, reported by the careful reader.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+
+from schemas.contracts import DatasetContract
+from tasks.core.ingest.checks import MAX_EXAMPLES, CheckResult, ValidationReport
+from tasks.core.ingest.limits import column_limit_check
+from tasks.core.ingest.manifests import PartitionWriter
+from tasks.core.ingest.reading import not_utf8
+from tasks.core.ingest.tables import to_gx_frame
+from tasks.core.ingest.validation import (
+    ExpectationRunner,
+    build_expectations,
+    check_references,
+    read_coerced,
+)
+
+ROW_LOCAL = frozenset(
+    {
+        "expect_column_values_to_not_be_null",
+        "expect_column_values_to_be_null",
+        "expect_column_values_to_be_between",
+        "expect_column_values_to_be_in_set",
+        "expect_column_values_to_not_be_in_set",
+        "expect_column_values_to_match_regex",
+        "expect_column_values_to_not_match_regex",
+        "expect_column_values_to_match_regex_list",
+        "expect_column_values_to_not_match_regex_list",
+        "expect_column_value_lengths_to_be_between",
+        "expect_column_value_lengths_to_equal",
+        "expect_column_values_to_match_strftime_format",
+        "expect_column_values_to_be_json_parseable",
+        "expect_column_pair_values_to_be_equal",
+        "expect_column_pair_values_a_to_be_greater_than_b",
+    }
+)
+
+
+def line_batches(data: bytes, batch_bytes: int) -> Iterator[tuple[bytes, int]]:
+    """The header line followed by each run of whole lines of about ``batch_bytes``, and
+    where that run starts in the file."""
+    header_end = data.find(b"\n") + 1
+    if header_end == 0:  # one line: a file of its own
+        yield data, 0
+        return
+    header, start = data[:header_end], header_end
+    if start == len(data):  # a header alone
+        yield header, start
+    while start < len(data):
+        end = data.rfind(b"\n", start, start + batch_bytes) + 1
+        if end <= start:  # a line longer than a batch: the batch is that line
+            end = data.find(b"\n", start + batch_bytes) + 1 or len(data)
+        yield header + data[start:end], start
+        start = end
+
+
+def validate_in_batches(
+    data: bytes,
+    file: str,
+    contract: DatasetContract,
+    now: datetime,
+    batch_bytes: int,
+    writer: PartitionWriter | None = None,
+    known_keys: dict[str, set[str] | None] | None = None,
+    runner: ExpectationRunner | None = None,
+) -> ValidationReport:
+    """Validate a CSV in batches (see the module); passing batches go to ``writer`` while
+    every batch so far passed (use its partitions only when the report succeeds)."""
+    runner = runner or ExpectationRunner()
+    too_wide = column_limit_check(data, contract)
+    if too_wide is not None:
+        return ValidationReport(file, contract.name, False, 0, [too_wide])
+    suite = build_expectations(contract, now)
+    local = [e for e in suite if _row_local(e)]
+    kept_columns = _columns_read([e for e in suite if not _row_local(e)], contract)
+    reads: dict[tuple[str, str | None], list[CheckResult]] = {}
+    checked: list[list[CheckResult]] = [[] for _ in local]
+    kept: list[pa.Table] = []
+    rows, clean = 0, True
+    extra: list[str] = []
+    batches = line_batches(data, batch_bytes)
+    for batch, start in batches:
+        read = read_coerced(batch, file, contract)
+        if isinstance(read, ValidationReport):  # not a table of the contract's columns
+            return _refused(read, rows, batches, data, (batch, start), contract)
+        table, coercion, extra = read
+        for check in coercion:
+            reads.setdefault((check.check, check.column), []).append(_numbered(check, rows))
+        results = runner.check(to_gx_frame(table), contract.name, local)
+        for found, result in zip(checked, results, strict=True):
+            found.append(_numbered(result, rows))
+        clean = clean and all(c.success for c in [*coercion, *results])
+        if clean and writer is not None:
+            writer.add(table)
+        kept.append(table.select(kept_columns))
+        rows += table.num_rows
+    whole = _whole_file_frame(kept, kept_columns, rows)
+    del kept
+    rest = iter(runner.check(whole, contract.name, [e for e in suite if not _row_local(e)]))
+    in_suite_order = [
+        _merged(checked[local.index(e)]) if _row_local(e) else next(rest) for e in suite
+    ]
+    checks = [_merged(found) for found in reads.values()] + in_suite_order
+    checks += check_references(whole, contract, known_keys or {})
+    ok = all(c.success for c in checks)
+    return ValidationReport(file, contract.name, ok, rows, checks, extra)
+
+
+def _refused(
+    report: ValidationReport,
+    rows_before: int,
+    later: Iterator[tuple[bytes, int]],
+    data: bytes,
+    batch: tuple[bytes, int],
+    contract: DatasetContract,
+) -> ValidationReport:
+    """The refusal of a file one batch of which is not a table of the contract's columns.
+
+    Unreadable (no rows): as the whole file would be, a bad byte placed in the file.
+    Missing columns (every batch has the header): rows counted to the end, as the whole
+    file's rows are."""
+    checks = [_numbered(c, rows_before) for c in report.checks]
+    if not report.rows:
+        return replace(report, checks=[_in_file(c, data, *batch) for c in checks])
+    rows = rows_before + report.rows
+    for more, _ in later:
+        read = read_coerced(more, report.file, contract)
+        rows += read.rows if isinstance(read, ValidationReport) else read[0].num_rows
+    return replace(report, rows=rows, checks=checks)
+
+
+def _in_file(check: CheckResult, data: bytes, batch: bytes, start: int) -> CheckResult:
+    """A batch's UTF-8 failure at its byte and line in the file (other checks as they are)."""
+    if check.check != "file_is_utf8":
+        return check
+    header = batch.find(b"\n") + 1 if start else 0
+    try:
+        batch.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        at = exc.start if exc.start < header or start == 0 else start + exc.start - header
+        return not_utf8(data, at)
+    return check
+
+
+def _row_local(expectation: Any) -> bool:
+    """Decided by each row alone, so by each batch alone (no tolerance to pool)."""
+    config = expectation.configuration
+    return config.type in ROW_LOCAL and not config.kwargs.get("mostly")
+
+
+def _columns_read(expectations: list[Any], contract: DatasetContract) -> list[str]:
+    """The contract columns these expectations and the references read, in contract order."""
+    named: set[str] = {r.column for r in contract.references}
+    for expectation in expectations:
+        kwargs = expectation.configuration.kwargs
+        named |= {kwargs[k] for k in ("column", "column_A", "column_B") if kwargs.get(k)}
+        named |= set(kwargs.get("column_list") or [])
+    return [c for c in contract.columns if c in named]
+
+
+def _whole_file_frame(kept: list[pa.Table], columns: list[str], rows: int) -> pd.DataFrame:
+    """The file's rows of ``columns`` as GX checks them (no columns: just the rows)."""
+    if not columns:
+        return pd.DataFrame(index=pd.RangeIndex(rows))
+    return to_gx_frame(pa.concat_tables(kept, promote_options="permissive"))
+
+
+def _numbered(check: CheckResult, rows_before: int) -> CheckResult:
+    """A batch's check with its example rows numbered in the file."""
+    if not rows_before or not check.examples:
+        return check
+    examples = [
+        {**e, "row": e["row"] + rows_before} if isinstance(e.get("row"), int) else e
+        for e in check.examples
+    ]
+    return replace(check, examples=examples)
+
+
+def _merged(parts: list[CheckResult]) -> CheckResult:
+    """One check from its batches: passed if each did, counts summed, the first examples."""
+    examples = [e for part in parts for e in part.examples][:MAX_EXAMPLES]
+    return replace(
+        parts[0],
+        success=all(p.success for p in parts),
+        unexpected_count=sum(p.unexpected_count for p in parts),
+        examples=examples,
+    )
