@@ -119,7 +119,6 @@ def validate_in_batches(
         kept.append(table.select(kept_columns))
         rows += table.num_rows
     whole = _whole_file_frame(kept, kept_columns, rows)
-    del kept
     rest = iter(runner.check(whole, contract.name, [e for e in suite if not _row_local(e)]))
     in_suite_order = [
         _merged(checked[local.index(e)]) if _row_local(e) else next(rest) for e in suite
@@ -186,7 +185,10 @@ def _whole_file_frame(kept: list[pa.Table], columns: list[str], rows: int) -> pd
     """The file's rows of ``columns`` as GX checks them (no columns: just the rows)."""
     if not columns:
         return pd.DataFrame(index=pd.RangeIndex(rows))
-    return to_gx_frame(pa.concat_tables(kept, promote_options="permissive"))
+    table = pa.concat_tables(kept, promote_options="permissive")
+    kept.clear()
+    pa.default_memory_pool().release_unused()  # the batches' working memory, before GX's
+    return to_gx_frame(table)
 
 
 def _numbered(check: CheckResult, rows_before: int) -> CheckResult:
