@@ -89,6 +89,20 @@ def quiet_great_expectations() -> None:
             logger.setLevel(logging.NOTSET)
 
 
+def arrow_returns_memory() -> None:
+    """Arrow allocates from the system allocator from now on, in this process.
+
+    Its default (mimalloc) keeps freed memory for reuse; the large, short-lived buffers of
+    validating a big file then stay in the process. Measured on a 5M-row day: GX's
+    uniqueness check left 880 MB behind under mimalloc, 57 MB under the system allocator,
+    and the day's peak RSS fell from 2,363 MB to 2,149 MB at the same speed.
+    """
+    import pyarrow as pa
+
+    if pa.default_memory_pool().backend_name != "system":
+        pa.set_memory_pool(pa.system_memory_pool())
+
+
 def preload_libraries() -> None:
     """Import what the quickstart's flows load on first use (Great Expectations, the
     baseline's scikit-learn, matplotlib's SVG backend, scipy's statistics) now, while the

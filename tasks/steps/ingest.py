@@ -18,7 +18,7 @@ from tasks.core.ingest.keys import clash_report
 from tasks.core.ingest.landing import FileOutcome, is_landing_file, landing_date
 from tasks.core.ingest.validation import ExpectationRunner, validate_then
 from tasks.io import cluster, datasets, events, prefect_api
-from tasks.io.runtime import quiet_great_expectations, runtime
+from tasks.io.runtime import arrow_returns_memory, quiet_great_expectations, runtime
 from tasks.steps.logs import step_logger
 
 if TYPE_CHECKING:
@@ -89,6 +89,7 @@ def ingest_file(dataset: str, key: str, settings: Settings, now: datetime) -> Fi
         return _quarantined(dataset, landed, reason, duplicate, settings, now)
     refs = datasets.reference_keys(contract, settings)
     quiet_great_expectations()
+    arrow_returns_memory()
     date = landing_date(key, now)
 
     def encode(table: pa.Table) -> list[tuple[manifests.Partition, bytes]]:

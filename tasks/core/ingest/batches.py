@@ -11,6 +11,8 @@ The report is the one the whole file would get:
 - every other expectation (uniqueness, row count, a mean, anything with ``mostly``), and
   the references to other datasets, runs once on the file's rows of just the columns it
   reads, kept from every batch; so a key repeated across batches is found as in one piece.
+  A column that must be unique is first sorted in Arrow: with no value twice the check has
+  passed, and GX (which hashes every value) only counts and shows repeats when there are.
 
 A line never holds a row break here, as Arrow's reader assumes too: a quoted field with a
 line break in it makes its batch malformed, reported by the careful reader.
@@ -25,6 +27,7 @@ from typing import Any
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from schemas.contracts import DatasetContract
 from tasks.core.ingest.checks import MAX_EXAMPLES, CheckResult, ValidationReport
@@ -36,6 +39,7 @@ from tasks.core.ingest.validation import (
     ExpectationRunner,
     build_expectations,
     check_references,
+    describe_kwargs,
     read_coerced,
 )
 
@@ -118,10 +122,16 @@ def validate_in_batches(
             writer.add(table)
         kept.append(table.select(kept_columns))
         rows += table.num_rows
-    whole = _whole_file_frame(kept, kept_columns, rows)
-    rest = iter(runner.check(whole, contract.name, [e for e in suite if not _row_local(e)]))
+    table = _concatenated(kept, kept_columns)
+    overall = [e for e in suite if not _row_local(e)]
+    sorted_out = {i: _unique_by_sorting(e, table) for i, e in enumerate(overall)}
+    for_gx = [e for i, e in enumerate(overall) if sorted_out[i] is None]
+    whole = _whole_file_frame(table.select(_columns_read(for_gx, contract)), rows)
+    del table  # only the columns GX reads stay
+    by_gx = iter(runner.check(whole, contract.name, for_gx))
+    decided = iter(sorted_out[i] or next(by_gx) for i in range(len(overall)))
     in_suite_order = [
-        _merged(checked[local.index(e)]) if _row_local(e) else next(rest) for e in suite
+        _merged(checked[local.index(e)]) if _row_local(e) else next(decided) for e in suite
     ]
     checks = [_merged(found) for found in reads.values()] + in_suite_order
     checks += check_references(whole, contract, known_keys or {})
@@ -181,13 +191,34 @@ def _columns_read(expectations: list[Any], contract: DatasetContract) -> list[st
     return [c for c in contract.columns if c in named]
 
 
-def _whole_file_frame(kept: list[pa.Table], columns: list[str], rows: int) -> pd.DataFrame:
-    """The file's rows of ``columns`` as GX checks them (no columns: just the rows)."""
-    if not columns:
-        return pd.DataFrame(index=pd.RangeIndex(rows))
-    table = pa.concat_tables(kept, promote_options="permissive")
+def _concatenated(kept: list[pa.Table], columns: list[str]) -> pa.Table:
+    """The batches' kept columns as one table (the batches' working memory released)."""
+    table = pa.concat_tables(kept, promote_options="permissive") if columns else pa.table({})
     kept.clear()
-    pa.default_memory_pool().release_unused()  # the batches' working memory, before GX's
+    pa.default_memory_pool().release_unused()
+    return table
+
+
+def _unique_by_sorting(expectation: Any, table: pa.Table) -> CheckResult | None:
+    """``expect_column_values_to_be_unique`` passed, when sorting the column in Arrow finds
+    no value twice; None otherwise (GX then counts and shows the repeats). GX's search for
+    duplicates hashes every value: over 5M ids that took 800 MB more than a sort does."""
+    config = expectation.configuration
+    if config.type != "expect_column_values_to_be_unique" or config.kwargs.get("mostly"):
+        return None
+    column = config.kwargs["column"]
+    values = pc.drop_null(table.column(column))
+    if len(values) > 1:
+        ranked = pc.take(values, pc.sort_indices(values))
+        if pc.any(pc.equal(ranked.slice(1), ranked.slice(0, len(ranked) - 1))).as_py():
+            return None
+    return CheckResult(config.type, True, column, 0, [], describe_kwargs(config.kwargs))
+
+
+def _whole_file_frame(table: pa.Table, rows: int) -> pd.DataFrame:
+    """The file's rows of the table's columns as GX checks them (no columns: just rows)."""
+    if not table.num_columns:
+        return pd.DataFrame(index=pd.RangeIndex(rows))
     return to_gx_frame(table)
 
 

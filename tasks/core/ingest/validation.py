@@ -183,12 +183,13 @@ def _to_check(result: Any) -> CheckResult:
         :MAX_EXAMPLES
     ]
     raised = (result.exception_info or {}).get("exception_message")
-    message = f"error: {raised}" if raised else _describe_kwargs(kwargs)
+    message = f"error: {raised}" if raised else describe_kwargs(kwargs)
     count = int(info.get("unexpected_count") or 0)
     return CheckResult(config.type, bool(result.success), column, count, examples, message)
 
 
-def _describe_kwargs(kwargs: dict[str, Any]) -> str:
+def describe_kwargs(kwargs: dict[str, Any]) -> str:
+    """An expectation's arguments in a check's message (not its column or batch)."""
     shown = {k: v for k, v in kwargs.items() if k not in ("column", "column_list", "batch_id")}
     return ", ".join(f"{k}={plain(v)}" for k, v in shown.items())
 
