@@ -3,10 +3,11 @@
 In one process, one after the other (so the ratio is robust to a noisy machine):
 
 - flow: the `ingest-dataset` flow for one daily transactions CSV (read, coerce,
-  Great Expectations suite, partitions, manifest, registry), after a warm-up run
-  that starts Prefect's API;
+  Great Expectations suite, partitions, manifest, registry), run as `retrain ingest` runs
+  it (Prefect's temporary API, no heartbeats), after a warm-up run that starts the API;
 - bare: `pyarrow.csv.read_csv` + `pyarrow.parquet.write_table` of the same bytes;
-- the stages of the flow's validation, called directly (read + coerce, GX, Parquet).
+- the stages of the flow's validation, called directly: validation (in batches when the
+  file is over RETRAIN_INGEST_BATCH_MB, as the flow does) and the partitions' Parquet.
 
 Peak RSS is measured in two child processes (one runs the flow, one the bare
 libraries), each reporting its RSS after imports and its high-water mark (VmHWM),
@@ -150,7 +151,7 @@ def _timings(csv: Path) -> dict[str, Any]:
     if len(body) > batch_bytes:  # the flow's path for this file: in batches
         writer = PartitionWriter("transactions", "event_time", str(DAY), "u")
         report = validate_in_batches(
-            body, "f.csv", contract, now, batch_bytes, writer, None, runner
+            body, "f.csv", contract, now, batch_bytes, writer, runner=runner
         )
         assert report.success, report.summary()
         validate_s = time.perf_counter() - start
