@@ -21,6 +21,7 @@ line break in it makes its batch malformed, reported by the careful reader.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -92,8 +93,8 @@ def validate_in_batches(
     known_keys: dict[str, set[str] | None] | None = None,
     runner: ExpectationRunner | None = None,
 ) -> ValidationReport:
-    """Validate a CSV in batches (see the module); passing batches go to ``writer`` while
-    every batch so far passed (use its partitions only when the report succeeds)."""
+    """Validate a CSV in batches (see the module); batches go to ``writer`` until one fails
+    (use its partitions only when the report succeeds)."""
     runner = runner or ExpectationRunner()
     too_wide = column_limit_check(data, contract)
     if too_wide is not None:
@@ -107,21 +108,28 @@ def validate_in_batches(
     rows, clean = 0, True
     extra: list[str] = []
     batches = line_batches(data, batch_bytes)
-    for batch, start in batches:
-        read = read_coerced(batch, file, contract)
-        if isinstance(read, ValidationReport):  # not a table of the contract's columns
-            return _refused(read, rows, batches, data, (batch, start), contract)
-        table, coercion, extra = read
-        for check in coercion:
-            reads.setdefault((check.check, check.column), []).append(_numbered(check, rows))
-        results = runner.check(to_gx_frame(table), contract.name, local)
-        for found, result in zip(checked, results, strict=True):
-            found.append(_numbered(result, rows))
-        clean = clean and all(c.success for c in [*coercion, *results])
-        if clean and writer is not None:
-            writer.add(table)
-        kept.append(table.select(kept_columns))
-        rows += table.num_rows
+    # a batch's rows are encoded to Parquet in a thread while GX checks them (Arrow releases
+    # the GIL GX holds), one batch at a time, in order; none after a batch that failed
+    with ThreadPoolExecutor(1, thread_name_prefix="partitions") as pool:
+        encoding: Future[None] | None = None
+        for batch, start in batches:
+            read = read_coerced(batch, file, contract)
+            if isinstance(read, ValidationReport):  # not a table of the contract's columns
+                return _refused(read, rows, batches, data, (batch, start), contract)
+            table, coercion, extra = read
+            if encoding is not None:
+                encoding.result()
+            encoding = pool.submit(writer.add, table) if clean and writer else None
+            for check in coercion:
+                reads.setdefault((check.check, check.column), []).append(_numbered(check, rows))
+            results = runner.check(to_gx_frame(table), contract.name, local)
+            for found, result in zip(checked, results, strict=True):
+                found.append(_numbered(result, rows))
+            clean = clean and all(c.success for c in [*coercion, *results])
+            kept.append(table.select(kept_columns))
+            rows += table.num_rows
+        if encoding is not None:
+            encoding.result()
     table = _concatenated(kept, kept_columns)
     overall = [e for e in suite if not _row_local(e)]
     sorted_out = {i: _unique_by_sorting(e, table) for i, e in enumerate(overall)}
