@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -48,6 +48,18 @@ class ObjectStore(Protocol):
             StoreError: ``object not found: <uri>``, or the store could not be reached.
             IntegrityError: the content does not match ``sha256`` (or S3's stored checksum).
         """
+
+    def read_chunks(self, key: str, size: int) -> Iterator[bytes]:
+        """The object's bytes in order, about ``size`` at a time (never all in memory).
+
+        Raises:
+            StoreError: ``object not found: <uri>``, or the store could not be reached.
+        """
+
+    def copy(self, source: str, key: str, sha256: str) -> ObjectInfo:
+        """Copy the object at ``source`` to ``key``, whose content must hash to ``sha256``
+        (``IntegrityError`` otherwise: the source changed); as :meth:`put_bytes` for
+        immutable keys and encryption."""
 
     def sha256_of(self, key: str) -> str:
         """The object's sha256, read in chunks (never the whole object in memory).
@@ -127,6 +139,11 @@ def _verify(key: str, data: bytes, expected: str | None) -> bytes:
     if expected is not None and (actual := sha256_hex(data)) != expected.lower():
         raise IntegrityError(f"sha256 mismatch for {key!r}: expected {expected}, got {actual}")
     return data
+
+
+def _verify_digest(key: str, actual: str, expected: str) -> None:
+    if actual != expected.lower():
+        raise IntegrityError(f"sha256 mismatch for {key!r}: expected {expected}, got {actual}")
 
 
 def _refuse_delete(key: str) -> None:

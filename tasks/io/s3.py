@@ -22,6 +22,7 @@ from tasks.io.objects import (
     _refuse_different,
     _valid_key,
     _verify,
+    _verify_digest,
 )
 
 
@@ -151,6 +152,53 @@ class S3Store:
                 raise
             data: bytes = resp["Body"].read()  # botocore checks the stored checksum here
         return _verify(key, data, sha256)
+
+    def read_chunks(self, key: str, size: int) -> Iterator[bytes]:
+        """get_object's body, ``size`` bytes at a time (botocore checks the stored checksum
+        once the body has been read to its end)."""
+        s3key = self._s3key(key)
+        with self._errors("get", s3key):
+            try:
+                resp = self._client.get_object(
+                    Bucket=self.bucket, Key=s3key, ChecksumMode="ENABLED"
+                )
+            except ClientError as exc:
+                if _status_code(exc)[1] in ("NoSuchKey", "404"):
+                    raise StoreError(f"object not found: {self.uri(key)}") from None
+                raise
+            yield from resp["Body"].iter_chunks(size)
+
+    def copy(self, source: str, key: str, sha256: str) -> ObjectInfo:
+        """copy_object in S3 (encrypted, a SHA-256 checksum asked for, ``IfNoneMatch='*'``
+        on immutable keys), then the copy's sha256 checked by reading it back (a copy that
+        fails the check is removed)."""
+        params: dict[str, Any] = {
+            "Bucket": self.bucket, "Key": self._s3key(key),
+            "CopySource": {"Bucket": self.bucket, "Key": self._s3key(source)},
+            "ChecksumAlgorithm": "SHA256", "MetadataDirective": "REPLACE",
+            "Metadata": {"sha256": sha256.lower()}, **self._sse,
+        }  # fmt: skip
+        if is_immutable(key):
+            params["IfNoneMatch"] = "*"
+        created = True
+        with self._errors("copy", params["Key"]):
+            try:
+                self._client.copy_object(**params)
+            except ClientError as exc:
+                status, code = _status_code(exc)
+                if not (is_immutable(key) and (status == 412 or code == "PreconditionFailed")):
+                    raise
+                created = False  # an earlier writer's object: checked, never removed
+        try:
+            _verify_digest(source, self.sha256_of(key), sha256)
+        except IntegrityError:
+            if created:
+                self.purge(key)
+            raise
+        info = self.head(key)
+        if info is None:
+            raise StoreError(f"S3 copy to {self.uri(key)} left no object")
+        return info
 
     def sha256_of(self, key: str) -> str:
         """The object's sha256, streamed in 1 MiB chunks (memory stays bounded)."""

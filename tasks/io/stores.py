@@ -14,10 +14,11 @@ import fcntl
 import hashlib
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from schemas.errors import ConditionFailedError, StoreError
+from schemas.errors import ConditionFailedError, ImmutableObjectError, StoreError
 from tasks.core.layout import is_immutable
 from tasks.io.objects import (
     ObjectInfo,
@@ -29,12 +30,14 @@ from tasks.io.objects import (
     _refuse_different,
     _valid_key,
     _verify,
+    _verify_digest,
     sha256_hex,
 )
 
 __all__ = ["FileStore", "ObjectInfo", "ObjectStore", "open_store", "sha256_hex"]
 
 TMP_PREFIX, TMP_SUFFIX = ".tmp-", ".partial"  # a FileStore write in progress
+COPY_CHUNK = 8 << 20
 
 
 def open_store(url: str, kms_key_id: str | None = None) -> ObjectStore:
@@ -67,6 +70,10 @@ class FileStore:
     def __init__(self, root: Path) -> None:
         """Address ``root`` (made absolute); nothing is created until the first write."""
         self.root = Path(os.path.abspath(root))
+        # each file's sha256 as of its (size, mtime, ctime, inode): listing, head and
+        # sha256_of then hash an unchanged file once per process, not once per call (every
+        # write here makes a new inode; reads that check content still hash what they read)
+        self._digests: dict[Path, tuple[tuple[int, int, int, int], str]] = {}
         self.url = self.root.as_uri()
 
     def _path(self, key: str) -> Path:
@@ -130,6 +137,49 @@ class FileStore:
             raise StoreError(f"cannot read {path.as_uri()}: {exc.strerror}") from exc
         return _verify(key, data, sha256)
 
+    def read_chunks(self, key: str, size: int) -> Iterator[bytes]:
+        """The file's bytes, ``size`` at a time."""
+        path = self._path(key)
+        try:
+            fh = path.open("rb")
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            raise StoreError(f"object not found: {path.as_uri()}") from None
+        with fh:
+            while chunk := fh.read(size):
+                yield chunk
+
+    def copy(self, source: str, key: str, sha256: str) -> ObjectInfo:
+        """Stream ``source`` into a temp file beside ``key``, check its sha256, fsync, then
+        rename or hard-link it as :meth:`put_bytes` does."""
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=TMP_PREFIX, suffix=TMP_SUFFIX)
+        digest, size = hashlib.sha256(), 0
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                for chunk in self.read_chunks(source, COPY_CHUNK):
+                    fh.write(chunk)
+                    digest.update(chunk)
+                    size += len(chunk)
+                fh.flush()
+                os.fsync(fh.fileno())
+            _verify_digest(source, digest.hexdigest(), sha256)
+            if is_immutable(key):
+                try:
+                    os.link(tmp, path)
+                except FileExistsError:
+                    if self.sha256_of(key) != sha256:
+                        raise ImmutableObjectError(
+                            f"immutable object {key!r} already exists with other content"
+                        ) from None
+            else:
+                os.replace(tmp, path)
+            _fsync_dir(path.parent)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+        return ObjectInfo(key, size, sha256, path.as_uri())
+
     def sha256_of(self, key: str) -> str:
         """The file's sha256, streamed (its ETag here)."""
         info = self.head(key)
@@ -143,9 +193,16 @@ class FileStore:
         return self._info(key, path) if path.is_file() else None
 
     def _info(self, key: str, path: Path) -> ObjectInfo:
+        before = _stamp(path)
+        known = self._digests.get(path)
+        if known is not None and known[0] == before:
+            return ObjectInfo(key, before[0], known[1], path.as_uri())
         with path.open("rb") as fh:
             digest = hashlib.file_digest(fh, "sha256").hexdigest()
-        return ObjectInfo(key, path.stat().st_size, digest, path.as_uri())
+        after = _stamp(path)
+        if after == before:  # not changed while hashed
+            self._digests[path] = (after, digest)
+        return ObjectInfo(key, after[0], digest, path.as_uri())
 
     def exists(self, key: str) -> bool:
         """True if ``key`` is a file."""
@@ -176,6 +233,11 @@ class FileStore:
     def link(self, key: str, expires_s: int) -> str | None:
         """None: a local file has no HTTP link (show its path instead)."""
         return None
+
+
+def _stamp(path: Path) -> tuple[int, int, int, int]:
+    st = path.stat()
+    return st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino
 
 
 def _fsync_dir(directory: Path) -> None:

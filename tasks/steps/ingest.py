@@ -80,7 +80,9 @@ def ingest_file(dataset: str, key: str, settings: Settings, now: datetime) -> Fi
         _announce_quarantine(dataset, outcome.uri, refused)
         step_logger().warning("%s: quarantined: %s", shown(key), refused)
         return outcome
-    landed = datasets.read_landed(dataset, key, settings, info)
+    batch_bytes = int(settings.ingest_batch_mb * 1e6)
+    in_batches = contract.source.format == "csv" and info is not None and info.size > batch_bytes
+    landed = datasets.read_landed(dataset, key, settings, info, hold=not in_batches)
     if landed.recorded is not None:
         return FileOutcome(**landed.base(), status="duplicate")
     if landed.same_content is not None:
@@ -97,12 +99,12 @@ def ingest_file(dataset: str, key: str, settings: Settings, now: datetime) -> Fi
             table, dataset, contract.event_time, date, landed.uri
         )  # their Parquet bytes are encoded while GX checks the table, kept if it passes
 
-    batch_bytes = int(settings.ingest_batch_mb * 1e6)
-    if contract.source.format == "csv" and len(landed.data) > batch_bytes:  # memory: a batch
+    if in_batches:  # memory: a batch, read from the store as validation goes
         writer = manifests.PartitionWriter(dataset, contract.event_time, date, landed.uri)
-        report = validate_in_batches(
-            landed.data, key, contract, now, batch_bytes, writer, refs, expectation_runner()
-        )
+        with datasets.landed_chunks(landed, settings) as chunks:
+            report = validate_in_batches(
+                chunks, key, contract, now, batch_bytes, writer, refs, expectation_runner()
+            )
         parts = writer.finish() if report.success else []
     else:
         passed, report = validate_then(
@@ -167,7 +169,7 @@ def commit_dataset_version(
     refused = []
     for outcome, clash in committed.clashes:
         report = clash_report(clash, outcome.key, dataset, list(contract.primary_key))
-        landed = datasets.read_landed(dataset, outcome.key, settings)
+        landed = datasets.read_landed(dataset, outcome.key, settings, hold=False)  # copied
         details = {"etag": landed.etag, "validation": report}
         reason = report["checks"][0]["message"]
         refused.append(_quarantined(dataset, landed, reason, details, settings, now))

@@ -141,3 +141,36 @@ def test_ingest_and_retrain_on_s3(
         ln.startswith("fraud v1: FAILED") and "sha256 mismatch" in ln
         for ln in tampered.stdout.splitlines()
     ), tampered.stdout
+
+
+def test_files_over_the_batch_size_are_read_from_s3_in_chunks_and_copied_to_quarantine(
+    s3: Any, sample: Sample, ingest: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """RETRAIN_INGEST_BATCH_MB below every file: each is validated from S3 a batch at a time
+    (never held whole), a bad one is copied to quarantine within S3 (encrypted, its bytes)."""
+    from tasks.samples import transaction_files
+
+    monkeypatch.setenv("RETRAIN_INGEST_BATCH_MB", "0.004")
+    day = sample.days[0]
+    files = transaction_files(2, day, 7, 300, corrupt="unknown_channel", corrupt_day=0)[day]
+    for name, body in files.items():
+        assert len(body) > 4_000
+        s3.put_object(Bucket=BUCKET, Key=f"{PREFIX}/landing/transactions/{day}/{name}", Body=body)
+
+    ingested = ingest()
+
+    status = {f["key"].rsplit("/", 1)[-1]: f["status"] for f in ingested["files"]}
+    bad_name = next(n for n in files if "unknown_channel" in n)
+    assert status == {n: "quarantined" if n == bad_name else "accepted" for n in files}
+    qkey = f"quarantine/transactions/{day}/{bad_name}"
+    assert get(s3, qkey) == files[bad_name]
+    head = s3.head_object(Bucket=BUCKET, Key=f"{PREFIX}/{qkey}", ChecksumMode="ENABLED")
+    assert head["ServerSideEncryption"] == "AES256"
+    report = json.loads(get(s3, qkey + ".validation.json"))
+    (failed,) = [c for c in report["checks"] if not c["success"]]
+    assert (failed["check"], failed["column"]) == ("expect_column_values_to_be_in_set", "channel")
+    manifest = json.loads(get(s3, "datasets/transactions/v1.json"))
+    good = next(n for n in files if n != bad_name)
+    assert manifest["rows"] == len(files[good].splitlines()) - 1
+    for part in manifest["partitions"]:
+        assert sha256_hex(get(s3, part["key"])) == part["sha256"]

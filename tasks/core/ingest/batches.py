@@ -20,7 +20,8 @@ line break in it makes its batch malformed, reported by the careful reader.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import itertools
+from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 from datetime import datetime
@@ -34,7 +35,7 @@ from schemas.contracts import DatasetContract
 from tasks.core.ingest.checks import MAX_EXAMPLES, CheckResult, ValidationReport
 from tasks.core.ingest.limits import column_limit_check
 from tasks.core.ingest.manifests import PartitionWriter
-from tasks.core.ingest.reading import not_utf8
+from tasks.core.ingest.reading import not_utf8_at
 from tasks.core.ingest.tables import to_gx_frame
 from tasks.core.ingest.validation import (
     ExpectationRunner,
@@ -65,26 +66,61 @@ ROW_LOCAL = frozenset(
 )
 
 
-def line_batches(data: bytes, batch_bytes: int) -> Iterator[tuple[bytes, int]]:
-    """The header line followed by each run of whole lines of about ``batch_bytes``, and
-    where that run starts in the file."""
+def line_batches(
+    source: bytes | Iterable[bytes], batch_bytes: int
+) -> Iterator[tuple[bytes, int, int]]:
+    """The header line followed by each run of whole lines of about ``batch_bytes``, where
+    that run starts in the file and how many lines come before it. ``source``: the file's
+    bytes, or its chunks in order (read from the store: a batch and a chunk in memory)."""
+    if isinstance(source, bytes):
+        yield from _in_memory(source, batch_bytes)
+    else:
+        yield from _streamed(source, batch_bytes)
+
+
+def _in_memory(data: bytes, batch_bytes: int) -> Iterator[tuple[bytes, int, int]]:
     header_end = data.find(b"\n") + 1
     if header_end == 0:  # one line: a file of its own
-        yield data, 0
+        yield data, 0, 0
         return
-    header, start = data[:header_end], header_end
+    header, start, lines = data[:header_end], header_end, 1
     if start == len(data):  # a header alone
-        yield header, start
+        yield header, start, lines
     while start < len(data):
         end = data.rfind(b"\n", start, start + batch_bytes) + 1
         if end <= start:  # a line longer than a batch: the batch is that line
             end = data.find(b"\n", start + batch_bytes) + 1 or len(data)
-        yield header + data[start:end], start
+        yield header + data[start:end], start, lines
+        lines += data.count(b"\n", start, end)
         start = end
 
 
+def _streamed(chunks: Iterable[bytes], batch_bytes: int) -> Iterator[tuple[bytes, int, int]]:
+    buffer, header, start, lines, sent = bytearray(), b"", 0, 0, False
+    for chunk in chunks:
+        buffer += chunk
+        if not header:
+            cut = buffer.find(b"\n") + 1
+            if not cut:
+                continue
+            header, start, lines = bytes(buffer[:cut]), cut, 1
+            del buffer[:cut]
+        while len(buffer) >= batch_bytes:
+            end = buffer.rfind(b"\n", 0, batch_bytes) + 1 or buffer.find(b"\n", batch_bytes) + 1
+            if not end:  # a line longer than a batch, not ended yet: read on
+                break
+            batch = b"".join((header, memoryview(buffer)[:end]))  # one copy of the lines
+            del buffer[:end]
+            yield batch, start, lines
+            start, lines, sent = start + end, lines + batch.count(b"\n") - 1, True
+    if not header:  # no line break at all: a file of its own
+        yield bytes(buffer), 0, 0
+    elif buffer or not sent:  # the last lines; or a header alone
+        yield header + bytes(buffer), start, lines
+
+
 def validate_in_batches(
-    data: bytes,
+    source: bytes | Iterable[bytes],
     file: str,
     contract: DatasetContract,
     now: datetime,
@@ -96,7 +132,9 @@ def validate_in_batches(
     """Validate a CSV in batches (see the module); batches go to ``writer`` until one fails
     (use its partitions only when the report succeeds)."""
     runner = runner or ExpectationRunner()
-    too_wide = column_limit_check(data, contract)
+    batches = line_batches(source, batch_bytes)
+    first = next(batches)
+    too_wide = column_limit_check(first[0], contract)  # the header is in every batch
     if too_wide is not None:
         return ValidationReport(file, contract.name, False, 0, [too_wide])
     suite = build_expectations(contract, now)
@@ -107,15 +145,14 @@ def validate_in_batches(
     kept: list[pa.Table] = []
     rows, clean = 0, True
     extra: list[str] = []
-    batches = line_batches(data, batch_bytes)
     # a batch's rows are encoded to Parquet in a thread while GX checks them (Arrow releases
     # the GIL GX holds), one batch at a time, in order; none after a batch that failed
     with ThreadPoolExecutor(1, thread_name_prefix="partitions") as pool:
         encoding: Future[None] | None = None
-        for batch, start in batches:
+        for batch, start, lines in itertools.chain([first], batches):
             read = read_coerced(batch, file, contract)
             if isinstance(read, ValidationReport):  # not a table of the contract's columns
-                return _refused(read, rows, batches, data, (batch, start), contract)
+                return _refused(read, rows, batches, (batch, start, lines), contract)
             table, coercion, extra = read
             if encoding is not None:
                 encoding.result()
@@ -150,9 +187,8 @@ def validate_in_batches(
 def _refused(
     report: ValidationReport,
     rows_before: int,
-    later: Iterator[tuple[bytes, int]],
-    data: bytes,
-    batch: tuple[bytes, int],
+    later: Iterator[tuple[bytes, int, int]],
+    batch: tuple[bytes, int, int],
     contract: DatasetContract,
 ) -> ValidationReport:
     """The refusal of a file one batch of which is not a table of the contract's columns.
@@ -162,24 +198,29 @@ def _refused(
     file's rows are."""
     checks = [_numbered(c, rows_before) for c in report.checks]
     if not report.rows:
-        return replace(report, checks=[_in_file(c, data, *batch) for c in checks])
+        return replace(report, checks=[_in_file(c, *batch) for c in checks])
     rows = rows_before + report.rows
-    for more, _ in later:
+    for more, _, _ in later:
         read = read_coerced(more, report.file, contract)
         rows += read.rows if isinstance(read, ValidationReport) else read[0].num_rows
     return replace(report, rows=rows, checks=checks)
 
 
-def _in_file(check: CheckResult, data: bytes, batch: bytes, start: int) -> CheckResult:
-    """A batch's UTF-8 failure at its byte and line in the file (other checks as they are)."""
+def _in_file(check: CheckResult, batch: bytes, start: int, lines: int) -> CheckResult:
+    """A batch's UTF-8 failure at its byte and line in the file (other checks as they are);
+    the batch starts at byte ``start`` of the file, after ``lines`` lines."""
     if check.check != "file_is_utf8":
         return check
     header = batch.find(b"\n") + 1 if start else 0
     try:
         batch.decode("utf-8")
     except UnicodeDecodeError as exc:
-        at = exc.start if exc.start < header or start == 0 else start + exc.start - header
-        return not_utf8(data, at)
+        if exc.start < header or not start:  # in the header: where it is in the file
+            at, line = exc.start, batch.count(b"\n", 0, exc.start) + 1
+        else:
+            at = start + exc.start - header
+            line = lines + batch.count(b"\n", header, exc.start) + 1
+        return not_utf8_at(at, line, batch[exc.start])
     return check
 
 

@@ -38,8 +38,12 @@ def read_table(data: bytes, fmt: str) -> pd.DataFrame | CheckResult:
 
 def not_utf8(data: bytes, position: int) -> CheckResult:
     """The failed check of a file whose byte at ``position`` is not UTF-8 (line counted)."""
-    line = data.count(b"\n", 0, position) + 1
-    msg = f"not valid UTF-8: byte {position} (line {line}) is 0x{data[position]:02x}"
+    return not_utf8_at(position, data.count(b"\n", 0, position) + 1, data[position])
+
+
+def not_utf8_at(position: int, line: int, byte: int) -> CheckResult:
+    """The failed check of a file whose ``byte`` at ``position``, on ``line``, is not UTF-8."""
+    msg = f"not valid UTF-8: byte {position} (line {line}) is 0x{byte:02x}"
     return CheckResult("file_is_utf8", False, message=msg)
 
 

@@ -136,6 +136,29 @@ def test_sha256_of_streams_the_content_and_names_a_missing_object(backend: Backe
         backend.store.sha256_of("landing/nothing/here.csv")
 
 
+def test_read_chunks_streams_the_content_in_order(backend: Backend) -> None:
+    body = bytes(range(256)) * 9000
+    backend.store.put_bytes(LANDING, body)
+    chunks = list(backend.store.read_chunks(LANDING, 1 << 20))
+    assert len(chunks) > 1 and b"".join(chunks) == body
+    with pytest.raises(StoreError, match="object not found"):
+        list(backend.store.read_chunks("landing/nothing/here.csv", 1024))
+
+
+def test_copy_checks_the_content_it_copies(backend: Backend) -> None:
+    """Quarantine copies a large file rather than holding it: the copy is the bytes whose
+    sha256 was recorded, or an IntegrityError (the source changed meanwhile)."""
+    store, body = backend.store, b"x,y\n" + b"1,2\n" * 300_000
+    store.put_bytes(LANDING, body)
+    target = "quarantine/transactions/2026-01-01/a.csv"
+    info = store.copy(LANDING, target, sha256_hex(body))
+    assert store.get_bytes(target) == body and info.size == len(body)
+    assert info.key == target
+    with pytest.raises(IntegrityError, match="sha256 mismatch"):
+        store.copy(LANDING, "quarantine/transactions/2026-01-01/b.csv", sha256_hex(b"other"))
+    assert not store.exists("quarantine/transactions/2026-01-01/b.csv")  # no failed copy
+
+
 def test_get_missing_names_the_uri(backend: Backend) -> None:
     missing = "landing/nothing/here.csv"
     with pytest.raises(StoreError, match="object not found") as err:
@@ -338,6 +361,14 @@ def test_s3_put_requests_encryption_and_checksum(s3: str, request: pytest.Fixtur
     expected = base64.b64encode(hashlib.sha256(b"payload").digest()).decode()
     assert head["ChecksumSHA256"] == expected
     assert head["Metadata"]["sha256"] == sha256_hex(b"payload")
+    copied = "quarantine/transactions/2026-01-01/a.csv"  # copies are encrypted too
+    store.copy(CURATED, copied, sha256_hex(b"payload"))
+    head = backend.client.head_object(
+        Bucket=store.bucket, Key=f"{store.prefix}/{copied}", ChecksumMode="ENABLED"
+    )
+    assert head["ServerSideEncryption"] == "AES256"
+    assert head["ChecksumSHA256"] == expected
+    assert head["Metadata"]["sha256"] == sha256_hex(b"payload")
 
 
 @pytest.mark.integration
@@ -486,3 +517,24 @@ def test_a_local_file_has_no_http_link(tmp_path: Path) -> None:
     store = FileStore(tmp_path)
     store.put_bytes("reports/a.html", b"x")
     assert store.link("reports/a.html", 60) is None
+
+
+def test_file_store_hashes_a_file_again_only_when_it_changed(tmp_path: Path) -> None:
+    """Listing, head and sha256_of share one hash of an unchanged file; a file rewritten in
+    place, even to the same size and modification time, is hashed again (its ctime moved)."""
+    import os
+
+    store = FileStore(tmp_path)
+    store.put_bytes(LANDING, b"a,b\n1,2\n")
+    path = tmp_path / LANDING
+    assert store.head(LANDING).etag == sha256_hex(b"a,b\n1,2\n")
+    before = path.stat()
+    with open(path, "r+b") as fh:
+        fh.write(b"x,y")
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    while path.stat().st_ctime_ns == before.st_ctime_ns:  # file times tick coarsely
+        os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))  # moves the ctime on
+    assert (path.stat().st_size, path.stat().st_mtime_ns) == (before.st_size, before.st_mtime_ns)
+    assert store.head(LANDING).etag == sha256_hex(b"x,y\n1,2\n")
+    assert [o.etag for o in store.list("landing/")] == [sha256_hex(b"x,y\n1,2\n")]
+    assert store.sha256_of(LANDING) == sha256_hex(b"x,y\n1,2\n")

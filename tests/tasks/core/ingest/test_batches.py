@@ -42,13 +42,32 @@ def test_batches_are_the_header_and_whole_lines_covering_the_file() -> None:
     data = b"a,b\n" + b"".join(f"{i},{'x' * (i % 7)}\n".encode() for i in range(500))
     batches = list(line_batches(data, 100))
     assert len(batches) > 10
-    assert all(b.startswith(b"a,b\n") and b.endswith(b"\n") for b, _ in batches)
-    assert b"a,b\n" + b"".join(b[4:] for b, _ in batches) == data
-    assert all(data[start:].startswith(b[4:]) for b, start in batches)
-    assert list(line_batches(b"no newline", 3)) == [(b"no newline", 0)]
-    assert list(line_batches(b"h1,h2\n", 3)) == [(b"h1,h2\n", 6)]
+    assert all(b.startswith(b"a,b\n") and b.endswith(b"\n") for b, _, _ in batches)
+    assert b"a,b\n" + b"".join(b[4:] for b, _, _ in batches) == data
+    assert all(data[start:].startswith(b[4:]) for b, start, _ in batches)
+    assert all(lines == data.count(b"\n", 0, start) for _, start, lines in batches)
+    assert list(line_batches(b"no newline", 3)) == [(b"no newline", 0, 0)]
+    assert list(line_batches(b"h1,h2\n", 3)) == [(b"h1,h2\n", 6, 1)]
     long = b"h\n" + b"y" * 50 + b"\nz\n"
-    assert [b[2:] for b, _ in line_batches(long, 10)] == [b"y" * 50 + b"\n", b"z\n"]
+    assert [b[2:] for b, _, _ in line_batches(long, 10)] == [b"y" * 50 + b"\n", b"z\n"]
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 64, 1000, 100_000])
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"a,b\n" + b"".join(f"{i},{'x' * (i % 7)}\n".encode() for i in range(500)),
+        b"a,b\n1,2",  # no final line break
+        b"h1,h2\n",
+        b"no newline",
+        b"",
+        b"h\n" + b"y" * 250 + b"\nz\n",
+    ],
+)
+def test_batches_read_from_a_stream_are_those_of_the_bytes(data: bytes, chunk: int) -> None:
+    """A file read from the store in chunks of any size is cut where its bytes are."""
+    chunks = (data[i : i + chunk] for i in range(0, len(data), chunk))
+    assert list(line_batches(chunks, 100)) == list(line_batches(data, 100))
 
 
 @pytest.mark.parametrize("kind", [k for k in CORRUPTION_KINDS if k not in ("empty",)])
@@ -61,6 +80,9 @@ def test_a_bad_file_in_batches_fails_as_in_one_piece(
     batched = validate_in_batches(data, "f.csv", contract, NOW, BATCH, runner=runner)
     assert not batched.success
     assert batched.to_dict() == whole.to_dict()
+    streamed = (data[i : i + 777] for i in range(0, len(data), 777))  # as read from a store
+    from_store = validate_in_batches(streamed, "f.csv", contract, NOW, BATCH, runner=runner)
+    assert from_store.to_dict() == whole.to_dict()
 
 
 def test_a_key_repeated_in_two_batches_is_found(
