@@ -140,22 +140,20 @@ class S3Store:
 
     def get_bytes(self, key: str, sha256: str | None = None) -> bytes:
         """get_object with ``ChecksumMode='ENABLED'``, then check ``sha256`` when given."""
-        s3key = self._s3key(key)
-        with self._errors("get", s3key):
-            try:
-                resp = self._client.get_object(
-                    Bucket=self.bucket, Key=s3key, ChecksumMode="ENABLED"
-                )
-            except ClientError as exc:
-                if _status_code(exc)[1] in ("NoSuchKey", "404"):
-                    raise StoreError(f"object not found: {self.uri(key)}") from None
-                raise
-            data: bytes = resp["Body"].read()  # botocore checks the stored checksum here
+        with self._body(key) as body:
+            data: bytes = body.read()  # botocore checks the stored checksum here
         return _verify(key, data, sha256)
 
     def read_chunks(self, key: str, size: int) -> Iterator[bytes]:
         """get_object's body, ``size`` bytes at a time (botocore checks the stored checksum
         once the body has been read to its end)."""
+        with self._body(key) as body:
+            yield from body.iter_chunks(size)
+
+    @contextlib.contextmanager
+    def _body(self, key: str) -> Iterator[Any]:
+        """get_object's streaming body (``ChecksumMode='ENABLED'``), S3 errors mapped while
+        it is read; a missing object is ``StoreError`` naming its URI."""
         s3key = self._s3key(key)
         with self._errors("get", s3key):
             try:
@@ -166,7 +164,7 @@ class S3Store:
                 if _status_code(exc)[1] in ("NoSuchKey", "404"):
                     raise StoreError(f"object not found: {self.uri(key)}") from None
                 raise
-            yield from resp["Body"].iter_chunks(size)
+            yield resp["Body"]
 
     def copy(self, source: str, key: str, sha256: str) -> ObjectInfo:
         """copy_object in S3 (encrypted, a SHA-256 checksum asked for, ``IfNoneMatch='*'``

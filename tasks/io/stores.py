@@ -27,7 +27,6 @@ from tasks.io.objects import (
     _check_prefix,
     _key_in,
     _refuse_delete,
-    _refuse_different,
     _valid_key,
     _verify,
     _verify_digest,
@@ -97,18 +96,26 @@ class FileStore:
                 fh.write(data)
                 fh.flush()
                 os.fsync(fh.fileno())
-            if is_immutable(key):
-                try:
-                    os.link(tmp, path)  # never replaces an existing file: first writer wins
-                except FileExistsError:
-                    _refuse_different(key, self.get_bytes(key), data)
-            else:
-                os.replace(tmp, path)
-            _fsync_dir(path.parent)
+            self._place(tmp, path, key, sha256_hex(data))
         finally:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
         return ObjectInfo(key, len(data), sha256_hex(data), path.as_uri())
+
+    def _place(self, tmp: str, path: Path, key: str, sha256: str) -> None:
+        """Rename a written temp file onto ``path`` (mutable) or hard-link it (immutable:
+        never replaces an existing file, first writer wins; other content is refused)."""
+        if is_immutable(key):
+            try:
+                os.link(tmp, path)
+            except FileExistsError:
+                if self.sha256_of(key) != sha256:
+                    raise ImmutableObjectError(
+                        f"immutable object {key!r} already exists with other content"
+                    ) from None
+        else:
+            os.replace(tmp, path)
+        _fsync_dir(path.parent)
 
     def put_if(self, key: str, data: bytes, etag: str | None) -> ObjectInfo:
         """Compare-and-rename under a lock file beside it (the ETag is the content's sha256)."""
@@ -164,17 +171,7 @@ class FileStore:
                 fh.flush()
                 os.fsync(fh.fileno())
             _verify_digest(source, digest.hexdigest(), sha256)
-            if is_immutable(key):
-                try:
-                    os.link(tmp, path)
-                except FileExistsError:
-                    if self.sha256_of(key) != sha256:
-                        raise ImmutableObjectError(
-                            f"immutable object {key!r} already exists with other content"
-                        ) from None
-            else:
-                os.replace(tmp, path)
-            _fsync_dir(path.parent)
+            self._place(tmp, path, key, sha256)
         finally:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
