@@ -2,15 +2,22 @@
 the version it extends (tasks/core/ingest/keys.py decides; this reads and rewrites the
 partitions). ``reject`` refuses a file that repeats a key; ``replace`` rewrites the earlier
 partitions without the superseded rows (content-addressed anew) and records which went.
+
+Each partition's key range is recorded in the manifest when it is committed (and for an
+older partition the first time it is read), so only the partitions whose range overlaps
+the new files' are read: with keys that grow over time (ids carrying a date or a
+sequence) a commit reads no earlier partition at all, however long the history.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import asdict, fields, replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from schemas.contracts import DatasetContract
 from schemas.settings import Settings
@@ -30,33 +37,71 @@ def resolve_keys(
 ) -> tuple[
     list[FileOutcome], list[tuple[FileOutcome, Clash]], dict[str, Any], list[dict[str, Any]]
 ]:
-    """Files kept, files refused for repeated keys, rewritten partitions, superseded rows."""
+    """Files kept (their partitions' key ranges recorded), files refused for repeated keys,
+    the parent's partitions to swap (rewritten, or their key range recorded), superseded
+    rows."""
     key_cols = list(contract.primary_key)
     if contract.kind != "events" or not key_cols:
         return files, [], {}, []
     store = runtime(settings).store
-    olds = (parent or {}).get("partitions", [])
-    existing = _keys(store, [(p["key"], p["sha256"]) for p in olds], key_cols)
+    new_tables = [
+        _key_tables(store, [(p.key, p.sha256) for p in o.partitions], key_cols) for o in files
+    ]
+    files = [_ranged(o, ts, key_cols) for o, ts in zip(files, new_tables, strict=True)]
+    incoming = keys.union_range([p.key_range for o in files for p in o.partitions])
+    olds = [
+        p for p in (parent or {}).get("partitions", [])
+        if keys.may_share_keys(p.get("key_range"), incoming)
+    ]  # fmt: skip
+    old_tables = _key_tables(store, [(p["key"], p["sha256"]) for p in olds], key_cols)
+    existing = _keys([p["key"] for p in olds], old_tables, key_cols)
     sources = {p["key"]: p["source_uri"] for p in olds}
     news = [
-        (o.uri, _keys(store, [(p.key, p.sha256) for p in o.partitions], key_cols)) for o in files
+        (o.uri, _keys([p.key for p in o.partitions], ts, key_cols))
+        for o, ts in zip(files, new_tables, strict=True)
     ]
     found = keys.resolve(existing, news, key_cols, contract.on_duplicate_key, sources)
     refused = {c.uri: c for c in found.rejected}
     kept = [o for o in files if o.uri not in refused]
     clashes = [(o, refused[o.uri]) for o in files if o.uri in refused]
     replaced, superseded = _rewrite(found, olds, kept, key_cols, settings)
+    for part, table in zip(olds, old_tables, strict=True):  # read once: never again
+        if part.get("key_range") is None and part["key"] not in replaced:
+            replaced[part["key"]] = replace(
+                _partition(part), key_range=keys.key_range(table, key_cols)
+            )
     return kept, clashes, replaced, superseded
 
 
-def _keys(store: Any, parts: list[tuple[str, str]], key_cols: list[str]) -> pd.DataFrame:
-    """The key columns of these partitions (key, sha256) and each row's partition, coded."""
-    if not parts:
+def _ranged(outcome: FileOutcome, tables: list[pa.Table], key_cols: list[str]) -> FileOutcome:
+    """The file with each partition's key range recorded."""
+    parts = zip(outcome.partitions, tables, strict=True)
+    ranged = [replace(p, key_range=keys.key_range(t, key_cols)) for p, t in parts]
+    return replace(outcome, partitions=ranged)
+
+
+def _key_tables(store: Any, parts: list[tuple[str, str]], key_cols: list[str]) -> list[pa.Table]:
+    """The key columns of these partitions (key, sha256), each checked against its sha256."""
+    return [
+        pq.read_table(pa.BufferReader(store.get_bytes(k, sha256=sha)), columns=key_cols)
+        for k, sha in parts
+    ]
+
+
+def _partition(entry: dict[str, Any]) -> manifests.Partition:
+    """A manifest's partition entry as a Partition (fields it predates left at their default)."""
+    known = {f.name for f in fields(manifests.Partition)}
+    return manifests.Partition(**{k: v for k, v in entry.items() if k in known})
+
+
+def _keys(names: list[str], tables: list[pa.Table], key_cols: list[str]) -> pd.DataFrame:
+    """The key columns of these partitions (by name) and each row's partition, coded."""
+    if not tables:
         return pd.DataFrame(columns=[*key_cols, keys.PARTITION])
-    frames = [manifests.from_parquet(store.get_bytes(k, sha256=sha), key_cols) for k, sha in parts]
+    frames = [t.to_pandas() for t in tables]
     frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
-    codes = np.repeat(np.arange(len(parts), dtype=np.int32), [len(f) for f in frames])
-    frame[keys.PARTITION] = pd.Categorical.from_codes(codes, [k for k, _ in parts])
+    codes = np.repeat(np.arange(len(tables), dtype=np.int32), [len(f) for f in frames])
+    frame[keys.PARTITION] = pd.Categorical.from_codes(codes, names)
     return frame
 
 
@@ -83,7 +128,7 @@ def _rewrite(
             new = manifests.Partition(
                 layout.curated_key(_dataset_of(old_key), part["date"], sha),
                 sha, len(left), part["date"], part["source_uri"], part.get("min_time"),
-                part.get("max_time"),
+                part.get("max_time"), keys.key_range(pa.table(left[key_cols]), key_cols),
             )  # fmt: skip
             store.put_bytes(new.key, body)
         replaced[old_key] = new

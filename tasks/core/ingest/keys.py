@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 SOURCE, PARTITION = "_source_uri", "_partition"
 MAX_EXAMPLES = 5
@@ -84,6 +85,54 @@ def resolve(
         kept[earlier] = False
         known = _stack([known[kept], keys])
     return out
+
+
+def key_range(table: pa.Table, key_cols: list[str]) -> dict[str, list[Any]] | None:
+    """Each string or integer key column's [min, max] (nulls ignored: they match nothing);
+    None when no column has one. Two row sets whose ranges miss each other in any one key
+    column share no key, so a partition need not be read to know it."""
+    out = {}
+    for column in key_cols:
+        values = table.column(column)
+        kind = values.type
+        if not (pa.types.is_string(kind) or pa.types.is_large_string(kind)) and not (
+            pa.types.is_integer(kind)
+        ):
+            continue  # e.g. timestamps: no JSON-safe, order-safe value to record
+        extremes = pc.min_max(values)
+        low, high = extremes["min"].as_py(), extremes["max"].as_py()
+        if low is not None:
+            out[column] = [low, high]
+    return out or None
+
+
+def union_range(ranges: list[dict[str, list[Any]] | None]) -> dict[str, list[Any]] | None:
+    """The range holding all of these (None if any is unknown)."""
+    if not ranges or any(r is None for r in ranges):
+        return None
+    columns = set.intersection(*(set(r) for r in ranges if r is not None))
+    out = {}
+    for column in sorted(columns):
+        lows, highs = zip(*(r[column] for r in ranges if r is not None), strict=True)
+        try:
+            out[column] = [min(lows), max(highs)]
+        except TypeError:  # the column changed type between partitions: no range
+            continue
+    return out or None
+
+
+def may_share_keys(a: dict[str, list[Any]] | None, b: dict[str, list[Any]] | None) -> bool:
+    """False only when some key column's ranges are disjoint (unknown ranges: True)."""
+    if a is None or b is None:
+        return True
+    for column in set(a) & set(b):
+        (a_low, a_high), (b_low, b_high) = a[column], b[column]
+        try:
+            if a_high < b_low or b_high < a_low:
+                return False
+        except TypeError:  # values of different types: cannot tell
+            continue
+    return True
 
 
 def _coded(frame: pd.DataFrame, key_cols: list[str]) -> pd.DataFrame:

@@ -26,6 +26,9 @@ class Partition:
     source_uri: str
     min_time: str | None = None
     max_time: str | None = None
+    # primary key column -> [min, max] of its values (string and integer keys), recorded at
+    # commit: a version's partitions whose range misses a new file's are not read for keys
+    key_range: dict[str, list[Any]] | None = None
 
 
 def to_parquet(df: pd.DataFrame) -> bytes:

@@ -79,3 +79,30 @@ def test_a_first_version_of_several_files_keeps_timestamp_keys_comparable() -> N
     ]
     found = resolve(empty, files, ["id", "event_time"], "reject")
     assert [c.uri for c in found.rejected] == ["week1.csv", "week2.csv"]
+
+
+def test_key_ranges_cover_strings_and_integers_and_say_when_rows_cannot_share_a_key() -> None:
+    import datetime as dt
+
+    import pyarrow as pa
+
+    from tasks.core.ingest.keys import key_range, may_share_keys, union_range
+
+    table = pa.table({
+        "id": ["b", "a", None, "c"], "n": [3, 1, 2, None],
+        "at": [dt.datetime(2026, 1, d) for d in (1, 2, 3, 4)],
+    })  # fmt: skip
+    assert key_range(table, ["id", "n", "at"]) == {"id": ["a", "c"], "n": [1, 3]}
+    assert key_range(table, ["at"]) is None  # timestamps: no range, always read
+    assert key_range(pa.table({"id": pa.array([None], pa.string())}), ["id"]) is None
+    day1, day2 = {"id": ["tx-1-0", "tx-1-9"]}, {"id": ["tx-2-0", "tx-2-9"]}
+    assert not may_share_keys(day1, day2) and not may_share_keys(day2, day1)
+    assert may_share_keys(day1, {"id": ["tx-1-5", "tx-3"]})  # overlapping
+    assert may_share_keys(day1, {"id": ["tx-1-9", "tx-2"]})  # touching: one key in both
+    assert may_share_keys(None, day2) and may_share_keys(day1, None)  # unknown: read it
+    assert may_share_keys({"id": [1, 5]}, {"id": ["a", "b"]})  # types differ: cannot tell
+    # composite keys: disjoint in any one column is enough
+    assert not may_share_keys({"a": [1, 5], "b": [1, 2]}, {"a": [1, 5], "b": [3, 4]})
+    assert union_range([day1, day2]) == {"id": ["tx-1-0", "tx-2-9"]}
+    assert union_range([day1, None]) is None and union_range([]) is None
+    assert union_range([{"id": [1, 2]}, {"id": ["a", "b"]}]) is None

@@ -1,0 +1,88 @@
+"""Primary keys across versions at scale: each partition's key range is recorded in the
+manifest, and a commit reads only the earlier partitions whose range meets the new files'."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+import pytest
+
+from tests.helpers.samples import Sample, read_json
+
+pytestmark = pytest.mark.integration
+
+Run = Callable[..., dict[str, Any]]
+
+
+def true_range(store_root: Path, part: dict[str, Any]) -> list[Any]:
+    ids = pq.read_table(io.BytesIO((store_root / part["key"]).read_bytes()))["transaction_id"]
+    extremes = pc.min_max(ids)
+    return [extremes["min"].as_py(), extremes["max"].as_py()]
+
+
+def test_a_later_day_is_committed_without_reading_an_earlier_partition(
+    env: Path, store_root: Path, sample: Sample, ingest: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tasks.io import dataset_keys
+
+    sample.land([sample.days[0]])
+    assert ingest()["version"]["version"] == "v1"
+    v1 = read_json(store_root / "datasets/transactions/v1.json")
+    for part in v1["partitions"]:  # the ids carry their day: ranges that never meet
+        assert part["key_range"] == {"transaction_id": true_range(store_root, part)}
+    read: list[str] = []
+    key_tables = dataset_keys._key_tables
+
+    def recording(store: Any, parts: list[tuple[str, str]], key_cols: list[str]) -> Any:
+        read.extend(key for key, _ in parts)
+        return key_tables(store, parts, key_cols)
+
+    monkeypatch.setattr(dataset_keys, "_key_tables", recording)
+    sample.land([sample.days[1]])
+
+    assert ingest()["version"]["version"] == "v2"
+
+    v2 = read_json(store_root / "datasets/transactions/v2.json")
+    added = v2["partitions"][len(v1["partitions"]) :]
+    assert sorted(read) == sorted(p["key"] for p in added)  # none of v1's
+    assert v2["partitions"][: len(v1["partitions"])] == v1["partitions"]
+    for part in added:
+        assert part["key_range"] == {"transaction_id": true_range(store_root, part)}
+
+
+def test_a_partition_without_a_recorded_range_is_read_then_gets_one(
+    env: Path, store_root: Path, sample: Sample, ingest: Run
+) -> None:
+    """Manifests written before ranges were recorded: their partitions are read at the next
+    commit (they could hold any key) and the new manifest carries their ranges."""
+    from schemas.contracts import load_contract
+    from schemas.settings import load_settings
+    from tasks.core.ingest.landing import FileOutcome
+    from tasks.core.ingest.manifests import Partition
+    from tasks.io.dataset_keys import resolve_keys
+
+    sample.land(sample.days[:2])
+    ingest()
+    v1 = read_json(store_root / "datasets/transactions/v1.json")
+    day_one = {p["source_uri"] for p in v1["partitions"]}.pop()
+    older = [p for p in v1["partitions"] if p["source_uri"] == day_one]
+    newer = [Partition(**p) for p in v1["partitions"] if p["source_uri"] != day_one]
+    parent = {**v1, "partitions": [{**p, "key_range": None} for p in older]}
+    file = FileOutcome("new.csv", "file:///new.csv", "x", 1, "accepted", partitions=newer)
+    blank = [replace(p, key_range=None) for p in newer]
+
+    kept, clashes, swaps, superseded = resolve_keys(
+        load_contract("transactions"), parent, [replace(file, partitions=blank)], load_settings()
+    )
+
+    assert (clashes, superseded) == ([], [])
+    assert [p.key_range for p in kept[0].partitions] == [p.key_range for p in newer]
+    assert sorted(swaps) == sorted(p["key"] for p in older)
+    for part in older:
+        assert swaps[part["key"]] == Partition(**part)  # the same object, its range recorded
