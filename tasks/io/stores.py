@@ -12,6 +12,8 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
+import json
+import logging
 import os
 import tempfile
 from collections.abc import Iterator
@@ -37,6 +39,10 @@ __all__ = ["FileStore", "ObjectInfo", "ObjectStore", "open_store", "sha256_hex"]
 
 TMP_PREFIX, TMP_SUFFIX = ".tmp-", ".partial"  # a FileStore write in progress
 COPY_CHUNK = 8 << 20
+# at a FileStore's root: the sha256 of each file hashed, with the stat it had then
+DIGESTS = ".retrain-digests.json"
+HEX = "0123456789abcdef"
+log = logging.getLogger(__name__)
 
 
 def open_store(url: str, kms_key_id: str | None = None) -> ObjectStore:
@@ -70,9 +76,11 @@ class FileStore:
         """Address ``root`` (made absolute); nothing is created until the first write."""
         self.root = Path(os.path.abspath(root))
         # each file's sha256 as of its (size, mtime, ctime, inode): listing, head and
-        # sha256_of then hash an unchanged file once per process, not once per call (every
-        # write here makes a new inode; reads that check content still hash what they read)
+        # sha256_of hash an unchanged file once, not once per call nor per process (kept in
+        # DIGESTS; any change to a file changes its ctime, every write here makes a new
+        # inode; reads that check content still hash what they read)
         self._digests: dict[Path, tuple[tuple[int, int, int, int], str]] = {}
+        self._digests_read, self._digests_changed = False, False
         self.url = self.root.as_uri()
 
     def _path(self, key: str) -> Path:
@@ -190,6 +198,7 @@ class FileStore:
         return self._info(key, path) if path.is_file() else None
 
     def _info(self, key: str, path: Path) -> ObjectInfo:
+        self._read_digests()
         before = _stamp(path)
         known = self._digests.get(path)
         if known is not None and known[0] == before:
@@ -199,7 +208,43 @@ class FileStore:
         after = _stamp(path)
         if after == before:  # not changed while hashed
             self._digests[path] = (after, digest)
+            self._digests_changed = True
         return ObjectInfo(key, after[0], digest, path.as_uri())
+
+    def _read_digests(self) -> None:
+        """Take in the digests earlier processes recorded (once; a cache: an unreadable or
+        malformed file, or entry, is ignored and its files are hashed again)."""
+        if self._digests_read:
+            return
+        self._digests_read = True
+        try:
+            doc = json.loads((self.root / DIGESTS).read_bytes())
+        except FileNotFoundError:
+            return
+        except (OSError, ValueError) as exc:
+            log.warning("%s: ignored (%s); files are hashed again", self.root / DIGESTS, exc)
+            return
+        for key, entry in doc.items() if isinstance(doc, dict) else ():
+            if _valid_key(key) and _is_digest_entry(entry):
+                self._digests.setdefault(self._path(key), (tuple(entry[:4]), entry[4]))
+
+    def _write_digests(self) -> None:
+        """Record the digests for the next process (atomically; a failure costs only that
+        the next process hashes again)."""
+        if not self._digests_changed:
+            return
+        doc = {
+            path.relative_to(self.root).as_posix(): [*stamp, digest]
+            for path, (stamp, digest) in sorted(self._digests.items())
+        }
+        try:
+            fd, tmp = tempfile.mkstemp(dir=self.root, prefix=TMP_PREFIX, suffix=TMP_SUFFIX)
+            with os.fdopen(fd, "w") as fh:
+                json.dump(doc, fh, separators=(",", ":"))
+            os.replace(tmp, self.root / DIGESTS)
+            self._digests_changed = False
+        except OSError as exc:
+            log.warning("%s: not written (%s)", self.root / DIGESTS, exc)
 
     def exists(self, key: str) -> bool:
         """True if ``key`` is a file."""
@@ -214,8 +259,14 @@ class FileStore:
                 if name.startswith(TMP_PREFIX) and name.endswith(TMP_SUFFIX):
                     continue  # a write in progress
                 key = Path(dirpath, name).relative_to(self.root).as_posix()
-                if key.startswith(prefix):
+                if key.startswith(prefix) and key != DIGESTS:
                     found.append(self._info(key, Path(dirpath, name)))
+        listed = {self._path(info.key) for info in found}
+        for path in [p for p in self._digests if p.is_relative_to(directory)]:
+            if path not in listed and path.relative_to(self.root).as_posix().startswith(prefix):
+                del self._digests[path]  # gone
+                self._digests_changed = True
+        self._write_digests()
         return sorted(found, key=lambda info: info.key)
 
     def delete(self, key: str) -> None:
@@ -230,6 +281,15 @@ class FileStore:
     def link(self, key: str, expires_s: int) -> str | None:
         """None: a local file has no HTTP link (show its path instead)."""
         return None
+
+
+def _is_digest_entry(entry: object) -> bool:
+    """[size, mtime_ns, ctime_ns, inode, sha256 hex]."""
+    if not isinstance(entry, list) or len(entry) != 5:
+        return False
+    stamp, digest = entry[:4], entry[4]
+    ints = all(isinstance(v, int) and not isinstance(v, bool) for v in stamp)
+    return ints and isinstance(digest, str) and len(digest) == 64 and not digest.strip(HEX)
 
 
 def _stamp(path: Path) -> tuple[int, int, int, int]:

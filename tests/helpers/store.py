@@ -11,14 +11,16 @@ CURATED = "curated/transactions/"
 
 
 def tree(root: Path, prefix: str = "") -> dict[str, str]:
-    """Every file under ``root/prefix`` as {key: sha256}."""
+    """Every object under ``root/prefix`` as {key: sha256} (not the store's digest cache)."""
+    from tasks.io.stores import DIGESTS
+
     base = root / prefix
     if not base.exists():
         return {}
     return {
         p.relative_to(root).as_posix(): sha256_hex(p.read_bytes())
         for p in sorted(base.rglob("*"))
-        if p.is_file()
+        if p.is_file() and p != root / DIGESTS
     }
 
 

@@ -538,3 +538,49 @@ def test_file_store_hashes_a_file_again_only_when_it_changed(tmp_path: Path) -> 
     assert store.head(LANDING).etag == sha256_hex(b"x,y\n1,2\n")
     assert [o.etag for o in store.list("landing/")] == [sha256_hex(b"x,y\n1,2\n")]
     assert store.sha256_of(LANDING) == sha256_hex(b"x,y\n1,2\n")
+
+
+def test_file_store_digests_outlive_the_process_and_a_bad_record_is_only_a_cache_miss(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A listing records each file's sha256 with its stat at the root: the next process (a
+    new FileStore) hashes only files added or changed since; a deleted file's entry goes;
+    a digests file that is not JSON, or an entry of the wrong shape, is ignored."""
+    import hashlib
+    import json
+
+    from tasks.io.stores import DIGESTS
+
+    hashed: list[str] = []
+    file_digest = hashlib.file_digest
+
+    def counting(fh: Any, name: str) -> Any:
+        hashed.append(Path(fh.name).name)
+        return file_digest(fh, name)
+
+    monkeypatch.setattr(hashlib, "file_digest", counting)
+    first = FileStore(tmp_path)
+    for day in ("01", "02"):
+        first.put_bytes(f"landing/t/2026-10-{day}/t-{day}.csv", f"a\n{day}\n".encode())
+    first.list("landing/")
+    assert sorted(hashed) == ["t-01.csv", "t-02.csv"]
+    assert DIGESTS not in [o.key for o in first.list("")]  # it is no object of the store
+
+    hashed.clear()
+    FileStore(tmp_path).put_bytes("landing/t/2026-10-03/t-03.csv", b"a\n03\n")
+    (tmp_path / "landing/t/2026-10-01/t-01.csv").unlink()
+    listed = FileStore(tmp_path).list("landing/")  # a new process, in effect
+
+    assert hashed == ["t-03.csv"]
+    assert [o.etag for o in listed] == [sha256_hex(b"a\n02\n"), sha256_hex(b"a\n03\n")]
+    kept = json.loads((tmp_path / DIGESTS).read_text())
+    assert sorted(k for k in kept if k.startswith("landing/")) == [
+        "landing/t/2026-10-02/t-02.csv", "landing/t/2026-10-03/t-03.csv",
+    ]  # fmt: skip
+
+    for bad in ("{not json", json.dumps({"landing/t/2026-10-02/t-02.csv": [1, 2, "x"]})):
+        (tmp_path / DIGESTS).write_text(bad)
+        hashed.clear()
+        etags = [o.etag for o in FileStore(tmp_path).list("landing/")]
+        assert etags == [sha256_hex(b"a\n02\n"), sha256_hex(b"a\n03\n")]
+        assert sorted(hashed) == ["t-02.csv", "t-03.csv"]
