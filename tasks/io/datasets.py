@@ -6,11 +6,8 @@ checked against the sha256 the registry (or the manifest) recorded for it.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -18,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 from schemas.contracts import DatasetContract, load_contract
-from schemas.errors import ImmutableObjectError, IntegrityError, LostRaceError, RetrainError
+from schemas.errors import ImmutableObjectError, LostRaceError, RetrainError
 from schemas.settings import Settings
 from schemas.text import shown
 from tasks.core import layout
@@ -29,91 +26,12 @@ from tasks.core.ingest.landing import FileOutcome, landing_date
 from tasks.core.reports.validation import validation_html
 from tasks.core.train.prepared import sort_events
 from tasks.io import dataset_keys, faults
-from tasks.io.objects import ObjectInfo
-from tasks.io.registry import FileRecord, NewFile
+from tasks.io.landing import Landed
+from tasks.io.registry import NewFile
 from tasks.io.runtime import runtime
 from tasks.io.stores import sha256_hex
 
-READ_CHUNK = 8 << 20  # a landing file not held is read this much at a time
-
 COMMIT_ATTEMPTS = 5
-
-
-@dataclass(frozen=True)
-class Landed:
-    """One landing file (its bytes, when held) and what the registry already knows of it."""
-
-    key: str
-    uri: str
-    data: bytes  # empty when the file is not held: read in chunks (``landed_chunks``)
-    sha256: str
-    etag: str | None
-    recorded: FileRecord | None  # the same (uri, sha256) was ingested before
-    same_content: FileRecord | None  # other URI, same bytes, already accepted
-    size: int
-
-    @property
-    def held(self) -> bool:
-        """Whether ``data`` holds the file (else it stays in the store)."""
-        return len(self.data) == self.size
-
-    def base(self) -> dict[str, Any]:
-        """The identifying fields of a :class:`FileOutcome`."""
-        return {"key": self.key, "uri": self.uri, "sha256": self.sha256, "size": self.size}
-
-
-def read_landed(
-    dataset: str, key: str, settings: Settings, info: ObjectInfo | None = None, hold: bool = True
-) -> Landed:
-    """Read a landing file (``hold=False``: only hash it, streamed) and look it up in the
-    registry by URI and by content.
-
-    ``info``: the file's ``head`` when the caller has it (the file store hashes the whole
-    file for it: not twice).
-    """
-    rt = runtime(settings)
-    info = info or rt.store.head(key)
-    if hold:
-        data = rt.store.get_bytes(key)
-        sha, size = sha256_hex(data), len(data)
-    else:
-        data, sha = b"", rt.store.sha256_of(key)
-        size = info.size if info else 0
-    uri = rt.store.uri(key)
-    files = rt.registry.list_files(dataset)
-    recorded = next((f for f in files if (f.uri, f.sha256) == (uri, sha)), None)
-    same = next((f for f in files if f.sha256 == sha and f.status == "accepted"), None)
-    return Landed(key, uri, data, sha, info.etag if info else None, recorded, same, size)
-
-
-@contextmanager
-def landed_chunks(landed: Landed, settings: Settings) -> Iterator[Iterator[bytes]]:
-    """The bytes of a landing file not held, chunk by chunk, as its reader asks for them.
-
-    On leaving, the rest is read and the whole must hash to the sha256 the registry was
-    asked about (``IntegrityError`` otherwise: the file changed while it was read).
-    """
-    digest = hashlib.sha256()
-
-    def hashed() -> Iterator[bytes]:
-        for chunk in runtime(settings).store.read_chunks(landed.key, READ_CHUNK):
-            digest.update(chunk)
-            yield chunk
-
-    chunks = hashed()
-    yield chunks
-    for _ in chunks:  # what validation did not need to read (a file refused early)
-        pass
-    if digest.hexdigest() != landed.sha256:
-        raise IntegrityError(
-            f"{landed.uri} changed while it was read: sha256 {landed.sha256} when looked up,"
-            f" {digest.hexdigest()} when validated"
-        )
-
-
-def known_landing_files(dataset: str, settings: Settings) -> set[tuple[str, str | None]]:
-    """(uri, etag) of every landing file the registry has seen for ``dataset``."""
-    return {(f.uri, f.details.get("etag")) for f in runtime(settings).registry.list_files(dataset)}
 
 
 def write_partitions(parts: list[tuple[manifests.Partition, bytes]], settings: Settings) -> None:

@@ -17,7 +17,7 @@ from tasks.core.ingest.batches import validate_in_batches
 from tasks.core.ingest.keys import clash_report
 from tasks.core.ingest.landing import FileOutcome, is_landing_file, landing_date
 from tasks.core.ingest.validation import ExpectationRunner, validate_then
-from tasks.io import cluster, datasets, events, prefect_api
+from tasks.io import cluster, datasets, events, landing, prefect_api
 from tasks.io.runtime import arrow_returns_memory, quiet_great_expectations, runtime
 from tasks.steps.logs import step_logger
 
@@ -47,7 +47,7 @@ def absorb_waiting_runs(dataset: str) -> list[str]:
 def list_new_files(dataset: str, settings: Settings) -> list[str]:
     """Landing keys of this dataset not yet ingested (a known URI with the same ETag is skipped)."""
     contract = load_contract(dataset, settings.specs_dir)
-    known = datasets.known_landing_files(dataset, settings)
+    known = landing.known_landing_files(dataset, settings)
     fmt = contract.source.format
     listed = runtime(settings).store.list(contract.landing_prefix)
     odd = [shown(o.key) for o in listed if not is_landing_file(o.key, fmt)]
@@ -82,7 +82,7 @@ def ingest_file(dataset: str, key: str, settings: Settings, now: datetime) -> Fi
         return outcome
     batch_bytes = int(settings.ingest_batch_mb * 1e6)
     in_batches = contract.source.format == "csv" and info is not None and info.size > batch_bytes
-    landed = datasets.read_landed(dataset, key, settings, info, hold=not in_batches)
+    landed = landing.read_landed(dataset, key, settings, info, hold=not in_batches)
     if landed.recorded is not None:
         return FileOutcome(**landed.base(), status="duplicate")
     if landed.same_content is not None:
@@ -101,7 +101,7 @@ def ingest_file(dataset: str, key: str, settings: Settings, now: datetime) -> Fi
 
     if in_batches:  # memory: a batch, read from the store as validation goes
         writer = manifests.PartitionWriter(dataset, contract.event_time, date, landed.uri)
-        with datasets.landed_chunks(landed, settings) as chunks:
+        with landing.landed_chunks(landed, settings) as chunks:
             report = validate_in_batches(
                 chunks, key, contract, now, batch_bytes, writer, refs, expectation_runner()
             )
@@ -135,7 +135,7 @@ def expectation_runner() -> ExpectationRunner:
 
 def _quarantined(
     dataset: str,
-    landed: datasets.Landed,
+    landed: landing.Landed,
     reasons: str,
     details: dict[str, Any],
     settings: Settings,
@@ -169,7 +169,7 @@ def commit_dataset_version(
     refused = []
     for outcome, clash in committed.clashes:
         report = clash_report(clash, outcome.key, dataset, list(contract.primary_key))
-        landed = datasets.read_landed(dataset, outcome.key, settings, hold=False)  # copied
+        landed = landing.read_landed(dataset, outcome.key, settings, hold=False)  # copied
         details = {"etag": landed.etag, "validation": report}
         reason = report["checks"][0]["message"]
         refused.append(_quarantined(dataset, landed, reason, details, settings, now))

@@ -96,27 +96,54 @@ def _in_memory(data: bytes, batch_bytes: int) -> Iterator[tuple[bytes, int, int]
 
 
 def _streamed(chunks: Iterable[bytes], batch_bytes: int) -> Iterator[tuple[bytes, int, int]]:
-    buffer, header, start, lines, sent = bytearray(), b"", 0, 0, False
-    for chunk in chunks:
-        buffer += chunk
+    """Cut where :func:`_in_memory` cuts; the chunks not yet in a batch are held as they
+    came and joined once, into their batch (no growing buffer copied as it fills)."""
+    prefix, header, start, lines, sent = bytearray(), b"", 0, 0, False
+    pending: list[bytes] = []  # after the header, not yet in a batch
+    held = 0
+    for read in chunks:
+        chunk = read
         if not header:
-            cut = buffer.find(b"\n") + 1
+            prefix += read
+            cut = prefix.find(b"\n") + 1
             if not cut:
                 continue
-            header, start, lines = bytes(buffer[:cut]), cut, 1
-            del buffer[:cut]
-        while len(buffer) >= batch_bytes:
-            end = buffer.rfind(b"\n", 0, batch_bytes) + 1 or buffer.find(b"\n", batch_bytes) + 1
-            if not end:  # a line longer than a batch, not ended yet: read on
+            header, start, lines = bytes(prefix[:cut]), cut, 1
+            chunk = bytes(prefix[cut:])
+        pending.append(chunk)
+        held += len(chunk)
+        while held >= batch_bytes:
+            end = _line_end(pending, batch_bytes)
+            if end is None:  # a line longer than a batch, not ended yet: read on
                 break
-            batch = b"".join((header, memoryview(buffer)[:end]))  # one copy of the lines
-            del buffer[:end]
+            i, at = end
+            batch = b"".join([header, *pending[:i], memoryview(pending[i])[:at]])
+            rest = pending[i][at:]  # part of one chunk
+            pending = ([rest] if rest else []) + pending[i + 1 :]
+            size = len(batch) - len(header)
+            held -= size
             yield batch, start, lines
-            start, lines, sent = start + end, lines + batch.count(b"\n") - 1, True
+            start, lines, sent = start + size, lines + batch.count(b"\n") - 1, True
     if not header:  # no line break at all: a file of its own
-        yield bytes(buffer), 0, 0
-    elif buffer or not sent:  # the last lines; or a header alone
-        yield header + bytes(buffer), start, lines
+        yield bytes(prefix), 0, 0
+    elif pending or not sent:  # the last lines; or a header alone
+        yield b"".join([header, *pending]), start, lines
+
+
+def _line_end(pending: list[bytes], batch_bytes: int) -> tuple[int, int] | None:
+    """(chunk, offset) just after the last line break in the first ``batch_bytes`` bytes of
+    ``pending``, else just after the first one past them; None: none past them yet."""
+    offsets = list(itertools.accumulate((len(c) for c in pending[:-1]), initial=0))
+    first = [i for i, offset in enumerate(offsets) if offset < batch_bytes]
+    for i in reversed(first):  # the last line break in the first batch_bytes bytes
+        found = pending[i].rfind(b"\n", 0, batch_bytes - offsets[i])
+        if found >= 0:
+            return i, found + 1
+    for i, chunk in enumerate(pending):  # none: a line longer than a batch, to its end
+        found = chunk.find(b"\n", max(0, batch_bytes - offsets[i]))
+        if found >= 0:
+            return i, found + 1
+    return None
 
 
 def validate_in_batches(
