@@ -4,7 +4,9 @@ In one process, one after the other (so the ratio is robust to a noisy machine):
 
 - flow: the `ingest-dataset` flow for one daily transactions CSV (read, coerce,
   Great Expectations suite, partitions, manifest, registry), run as `retrain ingest` runs
-  it (Prefect's temporary API, no heartbeats), after a warm-up run that starts the API;
+  it (Prefect's temporary API, no heartbeats), after a warm-up run that starts the API and
+  after ``--history`` earlier days of the same size (so the commit's key check across
+  versions, and the listing of the landing files, meet a dataset that has a past);
 - bare: `pyarrow.csv.read_csv` + `pyarrow.parquet.write_table` of the same bytes;
 - the stages of the flow's validation, called directly: validation (in batches when the
   file is over RETRAIN_INGEST_BATCH_MB, as the flow does) and the partitions' Parquet.
@@ -14,7 +16,8 @@ libraries), each reporting its RSS after imports and its high-water mark (VmHWM)
 next to the file's Arrow size: a high-water mark only grows, so each needs its own
 process.
 
-Usage: .venv/bin/python benchmarks/bench_ingest.py [--rows 1000000] [--csv FILE] [--json]
+Usage: .venv/bin/python benchmarks/bench_ingest.py [--rows 1000000] [--csv FILE]
+       [--history 2] [--json]
 """
 
 from __future__ import annotations
@@ -39,6 +42,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000, help="rows of the generated day")
     parser.add_argument("--csv", type=Path, help="ingest this transactions CSV instead")
+    parser.add_argument(
+        "--history", type=int, default=2, help="earlier days of --rows rows ingested first"
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON document")
     parser.add_argument("--no-rss", action="store_true", help="skip the child processes")
     parser.add_argument("--child", choices=["flow", "bare"], help=argparse.SUPPRESS)
@@ -48,7 +54,13 @@ def main() -> None:
     if args.child:
         print(json.dumps(_child(args.child, csv)))
         return
-    report = {"file": str(csv), "mb": round(csv.stat().st_size / 1e6, 1), **_timings(csv)}
+    history = _history(args.history, args.rows)
+    report = {
+        "file": str(csv),
+        "mb": round(csv.stat().st_size / 1e6, 1),
+        "history_days": len(history),
+        **_timings(csv, history),
+    }
     if not args.no_rss:
         for kind in ("bare", "flow"):
             report[f"{kind}_rss"] = _in_child(kind, csv)
@@ -82,6 +94,17 @@ def _generate(rows: int) -> Path:
         (body,) = sample_files("transactions", 1, DAY, 11, rows_per_day=rows)[DAY].values()
         path.write_bytes(body)
     return path
+
+
+def _history(days: int, rows: int) -> dict[dt.date, bytes]:
+    """``days`` generated days of ``rows`` rows each, just before the measured day."""
+    from tasks.samples import sample_files
+
+    if days <= 0:
+        return {}
+    start = DAY - dt.timedelta(days=days)
+    generated = sample_files("transactions", days, start, 7, rows_per_day=rows)
+    return {day: body for day, files in generated.items() for body in files.values()}
 
 
 def _as_the_cli_runs() -> ExitStack:
@@ -120,7 +143,7 @@ def _flow() -> dict[str, Any]:
     return result
 
 
-def _timings(csv: Path) -> dict[str, Any]:
+def _timings(csv: Path, history: dict[dt.date, bytes]) -> dict[str, Any]:
     from schemas.contracts import load_contract
     from schemas.settings import load_settings
     from tasks.core.ingest.batches import validate_in_batches
@@ -130,10 +153,14 @@ def _timings(csv: Path) -> dict[str, Any]:
 
     body = csv.read_bytes()
     runs = _as_the_cli_runs()
-    before = DAY - dt.timedelta(days=1)
+    before = DAY - dt.timedelta(days=len(history) + 1)
     (small,) = sample_files("transactions", 1, before, 3, rows_per_day=500)[before].values()
     _land(small, before)
     _flow()  # warm-up: Prefect's API, GX, imports
+    for day, earlier in sorted(history.items()):
+        _land(earlier, day)
+        (outcome,) = _flow()["files"]
+        assert outcome["status"] == "accepted", outcome
     _land(body, DAY)
     start = time.perf_counter()
     result = _flow()
