@@ -8,12 +8,11 @@ from typing import Any
 from prefect import flow, get_run_logger
 from prefect.exceptions import FlowPauseTimeout
 from prefect.flow_runs import pause_flow_run
-from prefect.runtime import deployment
 from prefect.states import Completed
 
 from schemas.params import APPROVE, RetrainParams, approval_input_model
 from schemas.settings import Settings, load_settings
-from tasks.steps.naming import refuse_foreign_target, run_name
+from tasks.steps.naming import deployment_id, refuse_foreign_target, run_name
 from tasks.steps.publish import publish, record_skip, resolve_approval
 from tasks.steps.reports import publish_retrain_report, retrain_markdown, retrain_message
 from tasks.steps.train import (
@@ -55,7 +54,7 @@ def retrain_model(params: RetrainParams) -> dict[str, Any]:
     except BaseException as exc:  # every training run ends with a final status
         abandon_run(trained, exc, settings)
         raise
-    if result["outcome"] == "pending_approval" and deployment.id is not None:
+    if result["outcome"] == "pending_approval" and deployment_id() is not None:
         timeout = plan.spec.policy.approval.timeout_minutes
         answer = _request_approval(result, timeout)
         result = asdict(resolve_approval(plan.model, result["version"], answer, settings, timeout))

@@ -20,6 +20,7 @@ from tasks.core.ingest.validation import ExpectationRunner, validate_then
 from tasks.io import cluster, datasets, events, landing, prefect_api
 from tasks.io.runtime import arrow_returns_memory, quiet_great_expectations, runtime
 from tasks.steps.logs import step_logger
+from tasks.steps.naming import deployment_id
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -29,12 +30,13 @@ def absorb_waiting_runs(dataset: str) -> list[str]:
     """From a deployment: cancel the ingestion runs of ``dataset`` queued behind this one
     before it started (a burst of arrival events); this run ingests their files. Names them.
     """
-    from prefect.runtime import deployment, flow_run
+    from prefect.runtime import flow_run
 
-    if deployment.id is None or flow_run.id is None:
+    deployment = deployment_id()
+    if deployment is None or flow_run.id is None:
         return []
     reason = f"superseded by {flow_run.name}: it ingests every new {dataset} file"
-    cancelled = prefect_api.cancel_waiting_runs(str(deployment.id), str(flow_run.id), reason)
+    cancelled = prefect_api.cancel_waiting_runs(deployment, str(flow_run.id), reason)
     if cancelled:
         step_logger().info(
             "%s: %d waiting run(s) cancelled, their files are ingested here: %s",

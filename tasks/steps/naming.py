@@ -23,6 +23,24 @@ def run_name(kind: str, field: str) -> Callable[[], str]:
     return name
 
 
+def deployment_id() -> str | None:
+    """The running flow's deployment, None outside one, read from the run's context.
+
+    ``prefect.runtime.deployment.id`` looks for it on the context itself, not on its flow
+    run, so it asks the API for the flow run on every call (about 30 ms on the temporary
+    API); the flow run the engine loaded already holds it. Outside a flow run: Prefect's.
+    """
+    from prefect.context import FlowRunContext
+
+    context = FlowRunContext.get()
+    if context is not None and context.flow_run is not None:
+        found = context.flow_run.deployment_id
+        return str(found) if found is not None else None
+    from prefect.runtime import deployment
+
+    return deployment.id
+
+
 def refuse_foreign_target(field: str, value: str) -> None:
     """From a deployment, refuse a ``params.<field>`` other than the deployment's own.
 
@@ -34,11 +52,12 @@ def refuse_foreign_target(field: str, value: str) -> None:
     """
     from prefect.runtime import deployment
 
-    if deployment.id is None:
+    here = deployment_id()
+    if here is None:
         return
     from tasks.io.prefect_api import deployment_parameters
 
-    fixed = (deployment_parameters(str(deployment.id)).get("params") or {}).get(field)
+    fixed = (deployment_parameters(here).get("params") or {}).get(field)
     if fixed is not None and fixed != value:
         kind = "retrain" if field == "model" else "ingest"
         raise RetrainError(

@@ -154,11 +154,18 @@ def test_a_deployment_refuses_a_run_for_another_model(served: tuple[str, str]) -
     naming the deployment to use; nothing is trained."""
     url, deployment_id = served
     api = f"{url}/api"
-    created = httpx.post(
-        f"{api}/deployments/{deployment_id}/create_flow_run",
-        json={"parameters": {"params": {"model": "recs"}}},
-        timeout=10,
-    )
+
+    def create() -> httpx.Response | None:
+        """The run; None on a 503 (the server's database was busy: ask again, as Prefect's
+        own client does)."""
+        created = httpx.post(
+            f"{api}/deployments/{deployment_id}/create_flow_run",
+            json={"parameters": {"params": {"model": "recs"}}},
+            timeout=10,
+        )
+        return None if created.status_code == httpx.codes.SERVICE_UNAVAILABLE else created
+
+    created = wait_for("the server to create the run", create, 60)
     created.raise_for_status()
     run_id = created.json()["id"]
 
