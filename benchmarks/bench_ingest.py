@@ -9,7 +9,7 @@ In one process, one after the other (so the ratio is robust to a noisy machine):
   versions, and the listing of the landing files, meet a dataset that has a past);
 - bare: `pyarrow.csv.read_csv` + `pyarrow.parquet.write_table` of the same bytes;
 - the stages of the flow's validation, called directly: validation (in batches when the
-  file is over RETRAIN_INGEST_BATCH_MB, as the flow does) and the partitions' Parquet.
+  file is over RETRAIN_INGEST_WHOLE_MB, as the flow does) and the partitions' Parquet.
 
 Peak RSS is measured in two child processes (one runs the flow, one the bare
 libraries), each reporting its RSS after imports and its high-water mark (VmHWM),
@@ -27,6 +27,7 @@ import datetime as dt
 import json
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -49,7 +50,15 @@ def main() -> None:
     parser.add_argument("--no-rss", action="store_true", help="skip the child processes")
     parser.add_argument("--child", choices=["flow", "bare"], help=argparse.SUPPRESS)
     args = parser.parse_args()
-    _environment()
+    made = _environment()
+    try:
+        _run(args)
+    finally:
+        if made is not None:  # the temporary home this run made (every day's partitions)
+            shutil.rmtree(made, ignore_errors=True)
+
+
+def _run(args: argparse.Namespace) -> None:
     csv = args.csv or _generate(args.rows)
     if args.child:
         print(json.dumps(_child(args.child, csv)))
@@ -76,14 +85,18 @@ def main() -> None:
     print(json.dumps(report, indent=None if args.json else 1))
 
 
-def _environment() -> None:
-    os.environ.setdefault("RETRAIN_HOME", tempfile.mkdtemp(prefix="retrain-bench-ingest-"))
+def _environment() -> str | None:
+    """Settings for the runs; returns the temporary RETRAIN_HOME it made (None: given)."""
+    made = None
+    if "RETRAIN_HOME" not in os.environ:
+        made = os.environ["RETRAIN_HOME"] = tempfile.mkdtemp(prefix="retrain-bench-ingest-")
     os.environ.update(
         PREFECT_SERVER_ANALYTICS_ENABLED="false",
         GX_ANALYTICS_ENABLED="false",
         PREFECT_LOGGING_LEVEL="ERROR",
     )
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+    return made
 
 
 def _generate(rows: int) -> Path:
@@ -174,8 +187,9 @@ def _timings(csv: Path, history: dict[dt.date, bytes]) -> dict[str, Any]:
     now = dt.datetime.combine(DAY + dt.timedelta(days=1), dt.time(), dt.UTC)
     validate_table(small, "warm.csv", contract, now, runner=runner)
     batch_bytes = int(load_settings().ingest_batch_mb * 1e6)
+    whole_bytes = load_settings().ingest_whole_bytes
     start = time.perf_counter()
-    if len(body) > batch_bytes:  # the flow's path for this file: in batches
+    if len(body) > whole_bytes:  # the flow's path for this file: in batches
         writer = PartitionWriter("transactions", "event_time", str(DAY), "u")
         report = validate_in_batches(
             body, "f.csv", contract, now, batch_bytes, writer, runner=runner
@@ -196,7 +210,7 @@ def _timings(csv: Path, history: dict[dt.date, bytes]) -> dict[str, Any]:
         "status": outcome["status"],
         "reasons": outcome.get("reasons"),
         "arrow_mb": _typed_mb(body, contract),
-        "batches": -(-len(body) // batch_bytes) if len(body) > batch_bytes else None,
+        "batches": -(-len(body) // batch_bytes) if len(body) > whole_bytes else None,
         "flow_s": round(flow_s, 2),
         "bare_pyarrow_s": round(bare_s, 2),
         "ratio": round(flow_s / bare_s, 2),
@@ -255,9 +269,14 @@ def _peak_rss_mb() -> int:
 
 
 def _in_child(kind: str, csv: Path) -> dict[str, Any]:
-    env = {**os.environ, "RETRAIN_HOME": tempfile.mkdtemp(prefix=f"retrain-bench-{kind}-")}
+    home = tempfile.mkdtemp(prefix=f"retrain-bench-{kind}-")
+    env = {**os.environ, "RETRAIN_HOME": home}
     cmd = [sys.executable, __file__, "--csv", str(csv), "--child", kind]
-    out = subprocess.run(cmd, env=env, check=True, capture_output=True, text=True).stdout  # noqa: S603
+    try:
+        run = subprocess.run(cmd, env=env, check=True, capture_output=True, text=True)  # noqa: S603
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+    out = run.stdout
     child: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
     return child
 

@@ -59,15 +59,28 @@ class Settings(BaseSettings):
     ingest_batch_mb: float = Field(
         default=64.0,
         gt=0,
-        description="Landing CSVs larger than this many MB are validated and written a batch"
-        " of about this size at a time, with the whole file's verdict (memory follows the"
-        " batch, not the file).",
+        description="Landing CSVs over RETRAIN_INGEST_WHOLE_MB are validated and written a"
+        " batch of about this many MB at a time, with the whole file's verdict (memory"
+        " follows the batch, not the file).",
+    )
+    ingest_whole_mb: float | None = Field(
+        default=None,
+        gt=0,
+        description="Landing CSVs up to this many MB are validated whole, in one Great"
+        " Expectations run (each batch is a run of its own); default: twice"
+        " RETRAIN_INGEST_BATCH_MB (a file of at most two batches saves little memory in"
+        " batches).",
     )
     fault_at: str | None = Field(
         default=None,
         description="Test only (tests/reliability): end the process with exit code 137 at"
         " this step boundary (tasks/io/faults.py lists them). Never set it in production.",
     )
+
+    @property
+    def ingest_whole_bytes(self) -> int:
+        """Landing CSVs up to this size are validated whole (``ingest_whole_mb``)."""
+        return int((self.ingest_whole_mb or 2 * self.ingest_batch_mb) * 1e6)
 
     @property
     def registry_url(self) -> str:

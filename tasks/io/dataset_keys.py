@@ -53,6 +53,8 @@ def resolve_keys(
         p for p in (parent or {}).get("partitions", [])
         if keys.may_share_keys(p.get("key_range"), incoming)
     ]  # fmt: skip
+    if not olds and len(files) == 1:  # one file meeting no earlier key: nothing to match
+        return files, [], {}, []
     old_tables = _key_tables(store, [(p["key"], p["sha256"]) for p in olds], key_cols)
     existing = _keys([p["key"] for p in olds], old_tables, key_cols)
     sources = {p["key"]: p["source_uri"] for p in olds}

@@ -83,7 +83,8 @@ def ingest_file(dataset: str, key: str, settings: Settings, now: datetime) -> Fi
         step_logger().warning("%s: quarantined: %s", shown(key), refused)
         return outcome
     batch_bytes = int(settings.ingest_batch_mb * 1e6)
-    in_batches = contract.source.format == "csv" and info is not None and info.size > batch_bytes
+    whole = settings.ingest_whole_bytes
+    in_batches = contract.source.format == "csv" and info is not None and info.size > whole
     landed = landing.read_landed(dataset, key, settings, info, hold=not in_batches)
     if landed.recorded is not None:
         return FileOutcome(**landed.base(), status="duplicate")

@@ -191,8 +191,8 @@ def test_files_over_the_batch_size_get_the_same_verdicts_and_rows_in_batches(
     bad_day_files: tuple[dt.date, dict[str, bytes]],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """RETRAIN_INGEST_BATCH_MB below every file: each is validated and written in batches
-    of a few dozen rows, with the verdicts, reports and rows of one piece."""
+    """RETRAIN_INGEST_WHOLE_MB and _BATCH_MB below every file: each is validated and written
+    in batches of a few dozen rows, with the verdicts, reports and rows of one piece."""
     from schemas.contracts import load_contract
     from schemas.settings import load_settings
     from tasks.core.ingest.validation import validate_table
@@ -200,8 +200,9 @@ def test_files_over_the_batch_size_get_the_same_verdicts_and_rows_in_batches(
 
     day, files = bad_day_files
     monkeypatch.setenv("RETRAIN_INGEST_BATCH_MB", "0.004")  # 4 KB: about 40 rows a batch
+    monkeypatch.setenv("RETRAIN_INGEST_WHOLE_MB", "0.004")  # every file in batches
     settings = load_settings()
-    assert all(len(body) > settings.ingest_batch_mb * 1e6 for body in files.values())
+    assert all(len(body) > settings.ingest_whole_bytes for body in files.values())
     write_landing(settings, "transactions", day, files)
     good = f"transactions-{day.isoformat()}.csv"
 

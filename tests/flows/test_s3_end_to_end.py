@@ -146,11 +146,12 @@ def test_ingest_and_retrain_on_s3(
 def test_files_over_the_batch_size_are_read_from_s3_in_chunks_and_copied_to_quarantine(
     s3: Any, sample: Sample, ingest: Run, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """RETRAIN_INGEST_BATCH_MB below every file: each is validated from S3 a batch at a time
+    """RETRAIN_INGEST_WHOLE_MB below every file: each is validated from S3 a batch at a time
     (never held whole), a bad one is copied to quarantine within S3 (encrypted, its bytes)."""
     from tasks.samples import transaction_files
 
     monkeypatch.setenv("RETRAIN_INGEST_BATCH_MB", "0.004")
+    monkeypatch.setenv("RETRAIN_INGEST_WHOLE_MB", "0.004")
     day = sample.days[0]
     files = transaction_files(2, day, 7, 300, corrupt="unknown_channel", corrupt_day=0)[day]
     for name, body in files.items():

@@ -83,11 +83,13 @@ def _finish(values: pa.ChunkedArray, kind: ColumnType) -> pa.ChunkedArray | None
         return values if pc.all(finite, skip_nulls=True).as_py() is not False else None
     if kind in (ColumnType.STRING, ColumnType.CATEGORY, ColumnType.BOOL):
         trimmed = pc.utf8_trim_whitespace(values)
+        # else the parsed column stays (no second copy of its strings), and has no blank:
+        # empty fields, quoted or not, were read as nulls
         if not pc.all(pc.equal(pc.binary_length(trimmed), pc.binary_length(values))).as_py():
-            values = trimmed  # else the parsed column stays: no second copy of its strings
-        blank = pc.equal(values, "")
-        if pc.any(blank).as_py():
-            values = pc.if_else(blank, pa.scalar(None, pa.string()), values)
+            values = trimmed
+            blank = pc.equal(values, "")
+            if pc.any(blank).as_py():
+                values = pc.if_else(blank, pa.scalar(None, pa.string()), values)
         if kind == ColumnType.BOOL:
             return _parse_bools(values)
     return values

@@ -112,6 +112,18 @@ def test_strings_are_trimmed_and_blank_cells_are_missing(contract: DatasetContra
     assert careful["merchant_id"][4] is None
 
 
+def test_empty_quoted_cells_are_missing_in_a_file_with_nothing_to_trim(
+    contract: DatasetContract,
+) -> None:
+    frame = generate_transactions(1, DAY, 5, rows_per_day=20)[DAY]
+    frame.loc[3, "customer_id"] = "EMPTY-QUOTED"
+    data = to_csv_bytes(frame).replace(b"EMPTY-QUOTED", b'""')
+    fast = read_csv_fast(data, contract)
+    assert fast is not None
+    assert fast[0].column("customer_id")[3].as_py() is None
+    assert _careful(data, contract)["customer_id"][3] is None
+
+
 def test_bool_columns_accept_the_same_spellings(contract: DatasetContract) -> None:
     raw = contract.model_dump(mode="json")
     raw["columns"]["flag"] = {"type": "bool", "nullable": True}
