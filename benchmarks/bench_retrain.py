@@ -24,6 +24,7 @@ import datetime as dt
 import io
 import json
 import os
+import shutil
 import tempfile
 import time
 from contextlib import ExitStack
@@ -38,8 +39,15 @@ def main() -> None:
     parser.add_argument("--json", action="store_true", help="print one line of JSON")
     parser.add_argument("--dask", action="store_true", help="train on a local Dask cluster")
     args = parser.parse_args()
-    cluster = _local_cluster() if args.dask else None
     home = Path(tempfile.mkdtemp(prefix="retrain-bench-"))
+    try:
+        _measure(args, home)
+    finally:
+        shutil.rmtree(home, ignore_errors=True)  # 1M rows of partitions and models
+
+
+def _measure(args: argparse.Namespace, home: Path) -> None:
+    cluster = _local_cluster() if args.dask else None
     os.environ.update(
         RETRAIN_HOME=str(home),
         PREFECT_SERVER_ANALYTICS_ENABLED="false",
