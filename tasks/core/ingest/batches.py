@@ -40,8 +40,9 @@ from tasks.core.ingest.validation import (
     ExpectationRunner,
     build_expectations,
     check_references,
+    decided_by_sorting,
+    in_order,
     read_coerced,
-    unique_by_sorting,
 )
 
 ROW_LOCAL = frozenset(
@@ -195,12 +196,10 @@ def validate_in_batches(
             encoding.result()
     table = _concatenated(kept, kept_columns)
     overall = [e for e in suite if not _row_local(e)]
-    sorted_out = {i: unique_by_sorting(e, table) for i, e in enumerate(overall)}
-    for_gx = [e for i, e in enumerate(overall) if sorted_out[i] is None]
+    sorted_out, for_gx = decided_by_sorting(overall, table)
     whole = _whole_file_frame(table.select(_columns_read(for_gx, contract)), rows)
     del table  # only the columns GX reads stay
-    by_gx = iter(runner.check(whole, contract.name, for_gx))
-    decided = iter(sorted_out[i] or next(by_gx) for i in range(len(overall)))
+    decided = iter(in_order(sorted_out, runner.check(whole, contract.name, for_gx)))
     in_suite_order = [
         _merged(checked[local.index(e)]) if _row_local(e) else next(decided) for e in suite
     ]

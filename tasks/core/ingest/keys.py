@@ -94,16 +94,17 @@ def key_range(table: pa.Table, key_cols: list[str]) -> dict[str, list[Any]] | No
     out = {}
     for column in key_cols:
         values = table.column(column)
-        kind = values.type
-        if not (pa.types.is_string(kind) or pa.types.is_large_string(kind)) and not (
-            pa.types.is_integer(kind)
-        ):
+        if not _rangeable(values.type):
             continue  # e.g. timestamps: no JSON-safe, order-safe value to record
         extremes = pc.min_max(values)
         low, high = extremes["min"].as_py(), extremes["max"].as_py()
         if low is not None:
             out[column] = [low, high]
     return out or None
+
+
+def _rangeable(kind: pa.DataType) -> bool:
+    return pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_integer(kind)
 
 
 def union_range(ranges: list[dict[str, list[Any]] | None]) -> dict[str, list[Any]] | None:

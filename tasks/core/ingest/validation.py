@@ -177,6 +177,22 @@ def describe_kwargs(kwargs: dict[str, Any]) -> str:
     return ", ".join(f"{k}={plain(v)}" for k, v in shown.items())
 
 
+def decided_by_sorting(
+    expectations: list[Any], table: pa.Table
+) -> tuple[list[CheckResult | None], list[Any]]:
+    """Each expectation's result where an Arrow sort decides it (:func:`unique_by_sorting`,
+    else None), and the expectations left for GX, in order; :func:`in_order` merges
+    GX's results back."""
+    decided = [unique_by_sorting(e, table) for e in expectations]
+    return decided, [e for e, d in zip(expectations, decided, strict=True) if d is None]
+
+
+def in_order(decided: list[CheckResult | None], by_gx: list[CheckResult]) -> list[CheckResult]:
+    """The sorted-out results with GX's (for the Nones, in order) filled in."""
+    rest = iter(by_gx)
+    return [d or next(rest) for d in decided]
+
+
 def unique_by_sorting(expectation: Any, table: pa.Table) -> CheckResult | None:
     """``expect_column_values_to_be_unique`` passed, when sorting the column in Arrow finds
     no value twice; None otherwise (GX then counts and shows the repeats). GX's search for
@@ -281,11 +297,9 @@ def _validated(
     with ThreadPoolExecutor(1, thread_name_prefix="alongside-gx") as pool:
         later = pool.submit(then, table) if then is not None else None
         frame = to_gx_frame(table)
-        suite = build_expectations(contract, now)
-        decided = [unique_by_sorting(e, table) for e in suite]
-        rest = [e for e, d in zip(suite, decided, strict=True) if d is None]
-        by_gx = iter((runner or ExpectationRunner()).check(frame, contract.name, rest))
-        checks += [d or next(by_gx) for d in decided]
+        decided, for_gx = decided_by_sorting(build_expectations(contract, now), table)
+        gx = (runner or ExpectationRunner()).check(frame, contract.name, for_gx)
+        checks += in_order(decided, gx)
         checks += check_references(frame, contract, known_keys or {})
         ok = all(c.success for c in checks)
         report = ValidationReport(file, contract.name, ok, table.num_rows, checks, extra)
