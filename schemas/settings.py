@@ -9,9 +9,12 @@ themselves.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-from pydantic import Field
+from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from schemas.errors import SpecError
 
 
 class Settings(BaseSettings):
@@ -98,5 +101,20 @@ class Settings(BaseSettings):
 
 
 def load_settings() -> Settings:
-    """Read settings from the environment now."""
-    return Settings()
+    """Read settings from the environment now.
+
+    Raises:
+        SpecError: a variable's value is invalid: each one named, with its value and why.
+    """
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise SpecError("invalid setting: " + "; ".join(map(_problem, exc.errors()))) from None
+
+
+def _problem(error: Any) -> str:
+    """``RETRAIN_X='value': why`` (the value left out where it may hold a credential)."""
+    name = "_".join(str(part) for part in error["loc"])
+    secret = any(word in name for word in ("url", "key", "password", "secret", "token"))
+    shown = "" if secret else f"={error.get('input')!r}"
+    return f"RETRAIN_{name.upper()}{shown}: {error['msg']}"
