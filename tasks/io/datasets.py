@@ -157,11 +157,8 @@ def load_dataset_frame(dataset: str, version: str, settings: Settings) -> pd.Dat
     """Every partition of a dataset version, each verified against its sha256."""
     store = runtime(settings).store
     manifest = load_manifest(dataset, version, settings)
-    frames = [
-        manifests.from_parquet(store.get_bytes(p["key"], sha256=p["sha256"]))
-        for p in manifest["partitions"]
-    ]
-    return pd.concat(frames, ignore_index=True)
+    parts = [store.get_bytes(p["key"], sha256=p["sha256"]) for p in manifest["partitions"]]
+    return manifests.frame_of_partitions(parts)
 
 
 Resolved = tuple[

@@ -55,8 +55,11 @@ def gather_evidence(
             challenger.booster, prep.test.x, _groups(prep), numeric, noise, spec.seed
         )
     else:
-        evidence = _binary(spec, prep, challenger, frame, champion)
-        shift = robustness_shift(challenger.booster, prep.test.x, numeric, noise, spec.seed)
+        scores = predict(challenger.booster, prep.test.x)  # the holdout matrix was built for it
+        evidence = _binary(spec, prep, scores, frame, champion)
+        shift = robustness_shift(
+            challenger.booster, prep.test.x, numeric, noise, spec.seed, scores=scores
+        )
     return replace(
         evidence,
         latency_p99_ms=latency_p99_ms(challenger.booster, prep.test.x),
@@ -66,11 +69,10 @@ def gather_evidence(
 
 
 def _binary(
-    spec: ModelSpec, prep: Prepared, chal: Scorer, frame: pd.DataFrame, champ: Scorer | None
+    spec: ModelSpec, prep: Prepared, scores: np.ndarray, frame: pd.DataFrame, champ: Scorer | None
 ) -> Evidence:
-    scores = predict(chal.booster, prep.test.x)  # the holdout matrix was built for it
     champ_scores = None
-    if champ is not None and champ.features == chal.features:  # same features: re-encode
+    if champ is not None and champ.features == spec.features:  # same features: re-encode
         champ_scores = predict(champ.booster, feats.encode(prep.test_frame, champ.encoding))
     elif champ is not None:  # its own features, built on the whole frame (same history)
         champ_scores = score_holdout(

@@ -20,12 +20,29 @@ def average_precision(y: np.ndarray, score: np.ndarray, weight: np.ndarray | Non
     result is then one value per resample. Tied scores are one threshold.
     NaN where no positive has weight.
     """
-    w = np.ones(len(y)) if weight is None else np.asarray(weight, dtype=float)
+    return _precision_steps(y, score)(weight)
+
+
+def on_fixed_scores(fn: Any, y: np.ndarray, score: np.ndarray) -> Any:
+    """``fn(y, score, weight)`` as a function of ``weight`` alone, for many weightings of
+    the same scores (a bootstrap's chunks): what depends only on the scores' order (a sort
+    of every row) is done once, not once per chunk, where ``fn`` allows it."""
+    if fn is average_precision:
+        return _precision_steps(y, score)
+    return lambda weight: fn(y, score, weight)
+
+
+def _precision_steps(y: np.ndarray, score: np.ndarray) -> Any:
+    """Average precision under any row weights, for fixed labels and scores."""
     order = np.argsort(-score, kind="mergesort")
     s, positive = score[order], y[order] > 0
     if not positive.any():
-        nan = np.full(w.shape[:-1], np.nan)
-        return float(nan) if nan.ndim == 0 else nan
+
+        def undefined(weight: np.ndarray | None) -> Any:
+            nan = np.full(np.shape(weight)[:-1] if weight is not None else (), np.nan)
+            return float(nan) if nan.ndim == 0 else nan
+
+        return undefined
     # Only thresholds (tie groups) holding a positive add recall, so precision is needed
     # there alone: the weight seen down to each such group's end, and the positives' weight
     # (a cumulative sum over the few positive rows, not over every row).
@@ -38,10 +55,22 @@ def average_precision(y: np.ndarray, score: np.ndarray, weight: np.ndarray | Non
     rank = np.empty(len(s), dtype=np.intp)
     rank[order] = np.arange(len(s))
     segment = np.searchsorted(bounds, rank, side="left")  # past the last bound: ignored
-    rows = w.reshape(-1, len(y))
-    sums = np.stack([np.bincount(segment, weights=r, minlength=len(bounds) + 1) for r in rows])
-    seen = np.cumsum(sums[:, :-1], axis=-1).reshape(*w.shape[:-1], len(bounds))
-    tp = np.cumsum(w[..., order[positive]], axis=-1)[..., ends]
+    positives = order[positive]
+
+    def weighted(weight: np.ndarray | None) -> Any:
+        w = np.ones(len(y)) if weight is None else np.asarray(weight, dtype=float)
+        return _summed(w, segment, len(bounds), positives, ends)
+
+    return weighted
+
+
+def _summed(
+    w: np.ndarray, segment: np.ndarray, bounds: int, positives: np.ndarray, ends: np.ndarray
+) -> Any:
+    rows = w.reshape(-1, w.shape[-1])
+    sums = np.stack([np.bincount(segment, weights=r, minlength=bounds + 1) for r in rows])
+    seen = np.cumsum(sums[:, :-1], axis=-1).reshape(*w.shape[:-1], bounds)
+    tp = np.cumsum(w[..., positives], axis=-1)[..., ends]
     total_pos = tp[..., -1:]
     with np.errstate(invalid="ignore", divide="ignore"):
         # tp <= seen holds exactly; the two sums round differently, so clip to [0, 1]

@@ -291,3 +291,25 @@ def test_stratified_sample_keeps_the_label_shares() -> None:
     assert np.array_equal(stratified_positions(y, 20_000, 4), np.arange(10_000))
     rare = np.r_[np.ones(1), np.zeros(9_999)]
     assert rare[stratified_positions(rare, 100, 0)].sum() == 1  # every label keeps a row
+
+
+def test_draws_do_not_depend_on_how_many_threads_evaluate_them(monkeypatch) -> None:
+    """Chunks have their own spawned generators: one thread or four, the same interval;
+    another seed, another one."""
+    from tasks.core.gate import bootstrap
+
+    rng = np.random.default_rng(8)
+    n = 5_000
+    y = (rng.random(n) < 0.1).astype(float)
+    challenger, champion = (y * s + rng.random(n) for s in (0.5, 0.4))
+    monkeypatch.setattr(bootstrap, "MAX_CELLS", 50 * n)  # 50 resamples a chunk: 8 chunks
+    args = {"resamples": 400, "confidence": 0.95}
+    by_workers = {}
+    for workers in (1, 4):
+        monkeypatch.setattr(bootstrap, "WORKERS", workers)
+        by_workers[workers] = paired_bootstrap(
+            average_precision, y, challenger, champion, **args, seed=3
+        )
+    assert by_workers[1] == by_workers[4]
+    other = paired_bootstrap(average_precision, y, challenger, champion, **args, seed=4)
+    assert (other.low, other.high) != (by_workers[1].low, by_workers[1].high)
