@@ -70,6 +70,8 @@ def score_distributions(title: str, histogram: dict[str, Any]) -> str:
     """Share of positive and negative rows per score bin (log scale: rare positives show)."""
 
     def draw() -> str:
+        from matplotlib.ticker import FuncFormatter
+
         fig = _figure(5.0, 3.0, bottom=0.18)
         ax = fig.add_subplot()
         edges = np.asarray(histogram["edges"], dtype=float)
@@ -79,6 +81,8 @@ def score_distributions(title: str, histogram: dict[str, Any]) -> str:
             ax.stairs(shares, edges, fill=True, alpha=0.5, color=_color(i),
                       label=f"label {name} ({rows} rows)")  # fmt: skip
         ax.set_yscale("symlog", linthresh=1e-3)
+        # plain numbers: the default 10^x labels go through mathtext, half the plot's time
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _pos: f"{value:g}"))
         ax.set_xlabel("score")
         ax.set_ylabel("share of the label's rows")
         ax.set_title(title)

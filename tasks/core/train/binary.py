@@ -38,11 +38,21 @@ def prepare_binary(
             )
     encoding = feats.fit_encoding(built, masks[0])
     x_all = feats.encode(built.frame, encoding)
-    train, valid, test = (Matrix(x_all[m], y_all[m]) for m in masks)
-    test_frame = built.frame.loc[masks[2]].reset_index(drop=True)
+    rows = [_contiguous(m) for m in masks]
+    train, valid, test = (Matrix(x_all[r], y_all[r]) for r in rows)
+    test_frame = built.frame.iloc[rows[2]].reset_index(drop=True)
     slices = [c for c in [*spec.policy_slice_columns()] if c in test_frame.columns]
     fingerprint = fingerprint_rows(test_frame[keys], test.y)
     test_rows = np.flatnonzero(masks[2])
     return Prepared(
         windows, encoding, train, valid, test, test_frame, test_rows, slices, fingerprint
     )
+
+
+def _contiguous(mask: np.ndarray) -> slice | np.ndarray:
+    """The rows of ``mask`` as a slice when they are one run (events sorted by time: each
+    window is), so the matrices are views of the encoded rows rather than copies."""
+    rows = np.flatnonzero(mask)
+    if len(rows) and rows[-1] - rows[0] + 1 == len(rows):
+        return slice(int(rows[0]), int(rows[-1]) + 1)
+    return mask
