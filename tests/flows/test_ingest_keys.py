@@ -86,3 +86,63 @@ def test_a_partition_without_a_recorded_range_is_read_then_gets_one(
     assert sorted(swaps) == sorted(p["key"] for p in older)
     for part in older:
         assert swaps[part["key"]] == Partition(**part)  # the same object, its range recorded
+
+
+def test_keys_meeting_every_range_are_matched_one_partition_at_a_time(
+    env: Path, store_root: Path, sample: Sample, ingest: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Random keys (UUIDs) meet every earlier range: each earlier partition is read alone and
+    only its rows whose key a new file holds reach the resolution (not the history's keys),
+    which still names every repeat and the file it came from."""
+    import pandas as pd
+
+    from schemas.settings import load_settings
+    from tasks.core.ingest import keys
+    from tasks.io import dataset_keys
+    from tasks.io.landing import write_landing
+
+    sample.land(sample.days[:2])
+    ingest()
+    first, second = (
+        pd.read_csv(io.BytesIO(sample.files[d][f"transactions-{d}.csv"])).query("is_fraud == 0")
+        for d in sample.days[:2]
+    )  # legitimate rows: the file passes the contract's checks and fails on its keys alone
+    repeats = pd.concat([first.iloc[[5, 1]], second.iloc[[3]]], ignore_index=True)
+    fresh = second.iloc[[0, 1]].assign(transaction_id=["new-a", "new-b"])
+    body = pd.concat([repeats, fresh], ignore_index=True).to_csv(index=False).encode()
+    reads: list[list[str]] = []
+    seen: list[pd.DataFrame] = []
+    key_tables, resolve = dataset_keys._key_tables, keys.resolve
+
+    def recording(store: Any, parts: list[tuple[str, str]], key_cols: list[str]) -> Any:
+        reads.append([key for key, _ in parts])
+        return key_tables(store, parts, key_cols)
+
+    def spying(existing: pd.DataFrame, *args: Any, **kwargs: Any) -> Any:
+        seen.append(existing)
+        return resolve(existing, *args, **kwargs)
+
+    monkeypatch.setattr(dataset_keys, "_key_tables", recording)
+    monkeypatch.setattr(keys, "resolve", spying)
+    day = sample.days[1]
+    write_landing(load_settings(), "transactions", day, {f"transactions-{day}-mix.csv": body})
+
+    result = ingest()
+
+    v1 = read_json(store_root / "datasets/transactions/v1.json")
+    earlier = [p["key"] for p in v1["partitions"]]
+    assert [r for r in reads if r[0] in earlier] == [[k] for k in earlier]  # one at a time
+    (existing,) = seen
+    assert sorted(existing["transaction_id"]) == sorted(repeats["transaction_id"])
+    (outcome,) = result["files"]
+    assert outcome["status"] == "quarantined"
+    assert "3 row(s) repeat a primary key (transaction_id)" in outcome["reasons"]
+    report = next((store_root / "quarantine/transactions").rglob("*-mix.csv.validation.json"))
+    (check,) = read_json(report)["checks"]
+    assert [e["key"]["transaction_id"] for e in check["examples"]] == list(
+        repeats["transaction_id"]
+    )  # in the file's order, each naming the file it repeats
+    days = [str(d) for d in (sample.days[0], sample.days[0], sample.days[1])]
+    assert [e["earlier_file"].rsplit("/", 1)[-1] for e in check["examples"]] == [
+        f"transactions-{d}.csv" for d in days
+    ]
