@@ -85,16 +85,40 @@ def connect(address: str) -> Any:
     """
     from distributed import Client
 
+    before = _default_client()
     try:
         return Client(address, timeout=CONNECT_SECONDS)
     except ValueError as exc:  # distributed's parse of the address
+        _close_left_behind(before)
         raise RetrainError(
             f"RETRAIN_DASK_ADDRESS {address!r} is not a scheduler address (tcp://host:8786): {exc}"
         ) from exc
     except (OSError, TimeoutError) as exc:
+        _close_left_behind(before)
         raise RetrainError(
             f"cannot reach the Dask scheduler at {address} (RETRAIN_DASK_ADDRESS): {exc}"
         ) from exc
+
+
+def _default_client() -> Any:
+    from distributed import default_client
+
+    try:
+        return default_client()
+    except ValueError:  # no client in this process
+        return None
+
+
+def _close_left_behind(before: Any) -> None:
+    """Close the client a failed connection left as the process's default, if any.
+
+    distributed makes a new client the default before it connects, and one whose address
+    it could not parse stays the default: later work in the same process (prefect-dask's
+    task runner, lightgbm.dask; a served deployment's next run) would be sent to it.
+    """
+    left = _default_client()
+    if left is not None and left is not before:
+        left.close()
 
 
 def workers_of(address: str) -> int:

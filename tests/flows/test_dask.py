@@ -103,6 +103,8 @@ def test_block_bounds_split_rows_evenly_and_never_a_query_group() -> None:
 def test_an_unreachable_scheduler_is_one_line_naming_the_setting(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    from distributed import default_client
+
     from schemas.errors import RetrainError
     from schemas.specs import load_model_spec
     from tasks.io import cluster
@@ -113,6 +115,8 @@ def test_an_unreachable_scheduler_is_one_line_naming_the_setting(
         cluster.fit_on_dask(load_model_spec("fraud"), train, valid, [], [], "tcp://127.0.0.1:9")
     with pytest.raises(RetrainError, match=r"RETRAIN_DASK_ADDRESS 'no-port' is not a scheduler"):
         cluster.workers_of("no-port")
+    with pytest.raises(ValueError, match="No clients found"):  # none left behind as default
+        default_client()
 
 
 def test_ingestion_with_no_cluster_there_fails_first_and_touches_no_file(
