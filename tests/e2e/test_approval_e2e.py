@@ -12,7 +12,6 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 import yaml
 
@@ -20,6 +19,7 @@ from tests.helpers.samples import Landing, relaxed_fraud_spec
 from tests.helpers.services import (
     BIN,
     Api,
+    api_request,
     base_env,
     emit,
     event_barrier,
@@ -34,14 +34,12 @@ START, SEED, ROWS_PER_DAY, DAYS = dt.date(2026, 10, 1), 7, 1500, 3
 
 
 def _resume(api: str, run_id: str, answer: dict[str, Any]) -> str:
-    response = httpx.post(f"{api}/flow_runs/{run_id}/resume", json={"run_input": answer})
-    response.raise_for_status()
+    response = api_request("POST", f"{api}/flow_runs/{run_id}/resume", json={"run_input": answer})
     return str(response.json()["status"])
 
 
 def _state(api: str, run_id: str) -> str:
-    response = httpx.get(f"{api}/flow_runs/{run_id}", timeout=10)
-    response.raise_for_status()
+    response = api_request("GET", f"{api}/flow_runs/{run_id}")
     return str(response.json()["state_type"])
 
 

@@ -106,6 +106,25 @@ def wait_for(
         time.sleep(every)
 
 
+BUSY = {429, 502, 503}  # a server that has not done the request and says to try again
+
+
+def api_request(method: str, url: str, attempts: int = 6, **kwargs: Any) -> httpx.Response:
+    """One HTTP request to a Prefect server, resent while the server answers that it is busy
+    (503 when its database timed out under the suite's load: nothing was done), waiting its
+    Retry-After or a doubling backoff, as Prefect's own client does. Raises for any other
+    error status, or when still busy after ``attempts``."""
+    kwargs.setdefault("timeout", 10)
+    for attempt in range(attempts):
+        response = httpx.request(method, url, **kwargs)
+        if response.status_code not in BUSY or attempt == attempts - 1:
+            break
+        wait = response.headers.get("Retry-After", "")
+        time.sleep(min(float(wait), 5.0) if wait.isdigit() else 0.5 * 2**attempt)
+    response.raise_for_status()
+    return response
+
+
 def base_env(prefect_home: Path) -> dict[str, str]:
     """This process's environment without PREFECT_/RETRAIN_ settings, a new PREFECT_HOME,
     and no telemetry."""
@@ -162,9 +181,7 @@ class Api:
         self.url = url
 
     def _post(self, path: str, body: dict[str, Any]) -> Any:
-        response = httpx.post(f"{self.url}/{path}", json=body, timeout=10)
-        response.raise_for_status()
-        return response.json()
+        return api_request("POST", f"{self.url}/{path}", json=body).json()
 
     def deployments(self) -> dict[str, str]:
         return {d["id"]: d["name"] for d in self._post("deployments/filter", {})}
