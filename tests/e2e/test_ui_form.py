@@ -14,10 +14,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
-from tests.helpers.services import BIN, Api, base_env, prefect_server, start, wait_for
+from tests.helpers.services import BIN, Api, api_request, base_env, prefect_server, start, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -105,7 +104,7 @@ def wait_text(driver: Any, text: str, exact: bool = False, timeout: float = 60) 
 
 def manual_runs(api: str) -> list[dict[str, Any]]:
     """Flow runs created by hand (the cron's scheduled runs left out)."""
-    runs = httpx.post(f"{api}/flow_runs/filter", json={"limit": 200}, timeout=10).json()
+    runs = api_request("POST", f"{api}/flow_runs/filter", json={"limit": 200}).json()
     return [r for r in runs if not r["auto_scheduled"]]
 
 
@@ -155,22 +154,15 @@ def test_a_deployment_refuses_a_run_for_another_model(served: tuple[str, str]) -
     url, deployment_id = served
     api = f"{url}/api"
 
-    def create() -> httpx.Response | None:
-        """The run; None on a 503 (the server's database was busy: ask again, as Prefect's
-        own client does)."""
-        created = httpx.post(
-            f"{api}/deployments/{deployment_id}/create_flow_run",
-            json={"parameters": {"params": {"model": "recs"}}},
-            timeout=10,
-        )
-        return None if created.status_code == httpx.codes.SERVICE_UNAVAILABLE else created
-
-    created = wait_for("the server to create the run", create, 60)
-    created.raise_for_status()
+    created = api_request(
+        "POST",
+        f"{api}/deployments/{deployment_id}/create_flow_run",
+        json={"parameters": {"params": {"model": "recs"}}},
+    )
     run_id = created.json()["id"]
 
     def finished() -> dict[str, Any] | None:
-        run = httpx.get(f"{api}/flow_runs/{run_id}", timeout=10).json()
+        run = api_request("GET", f"{api}/flow_runs/{run_id}").json()
         return run if run["state_type"] in ("COMPLETED", "FAILED", "CRASHED") else None
 
     run = wait_for("the mismatching run to end", finished, 120)

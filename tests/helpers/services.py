@@ -109,7 +109,7 @@ def wait_for(
 BUSY = {429, 502, 503}  # a server that has not done the request and says to try again
 
 
-def api_request(method: str, url: str, attempts: int = 6, **kwargs: Any) -> httpx.Response:
+def api_request(method: str, url: str, attempts: int = 8, **kwargs: Any) -> httpx.Response:
     """One HTTP request to a Prefect server, resent while the server answers that it is busy
     (503 when its database timed out under the suite's load: nothing was done), waiting its
     Retry-After or a doubling backoff, as Prefect's own client does. Raises for any other
@@ -120,7 +120,7 @@ def api_request(method: str, url: str, attempts: int = 6, **kwargs: Any) -> http
         if response.status_code not in BUSY or attempt == attempts - 1:
             break
         wait = response.headers.get("Retry-After", "")
-        time.sleep(min(float(wait), 5.0) if wait.isdigit() else 0.5 * 2**attempt)
+        time.sleep(min(float(wait) if wait.isdigit() else 0.5 * 2**attempt, 5.0))
     response.raise_for_status()
     return response
 
@@ -241,9 +241,7 @@ def event_barrier(api: str, timeout: float = 60) -> None:
         },
         "actions": [{"type": "do-nothing"}],
     }
-    created = httpx.post(f"{api}/automations/", json=automation, timeout=10)
-    created.raise_for_status()
-    automation_id = created.json()["id"]
+    automation_id = api_request("POST", f"{api}/automations/", json=automation).json()["id"]
     done = {
         "filter": {
             "event": {"name": ["prefect.automation.action.triggered"]},
@@ -258,15 +256,13 @@ def event_barrier(api: str, timeout: float = 60) -> None:
             "event": probe,
             "resource": {"prefect.resource.id": probe},
         }
-        httpx.post(f"{api}/events", json=[event], timeout=10).raise_for_status()
-        found = httpx.post(f"{api}/events/filter", json=done, timeout=10)
-        found.raise_for_status()
-        return bool(found.json()["events"])
+        api_request("POST", f"{api}/events", json=[event])
+        return bool(api_request("POST", f"{api}/events/filter", json=done).json()["events"])
 
     try:
         wait_for("the server's trigger and action services to catch up", probe_handled, timeout)
     finally:
-        httpx.delete(f"{api}/automations/{automation_id}", timeout=10)
+        api_request("DELETE", f"{api}/automations/{automation_id}")
 
 
 def served_counts(prefect_file: Path = ROOT / "deployments" / "prefect.yaml") -> tuple[int, int]:
