@@ -171,7 +171,8 @@ def commit_dataset_version(
     committed = datasets.commit_version(contract, accepted, now, settings, step_logger())
     refused = []
     for outcome, clash in committed.clashes:
-        report = clash_report(clash, outcome.key, dataset, list(contract.primary_key))
+        keys = list(contract.primary_key)
+        report = clash_report(clash, outcome.key, dataset, keys, outcome.rows)
         landed = landing.read_landed(dataset, outcome.key, settings, hold=False)  # copied
         details = {"etag": landed.etag, "validation": report}
         reason = report["checks"][0]["message"]

@@ -306,6 +306,7 @@ def test_a_resent_day_repeating_keys_is_quarantined_naming_key_and_earlier_file(
     assert result["version"] is None
     (outcome,) = result["files"]
     assert outcome["status"] == "quarantined"
+    assert outcome["rows"] == first["rows"]  # every row read, none kept
     assert "repeat a primary key (transaction_id) already in the dataset" in outcome["reasons"]
     assert registry.latest_dataset_version("transactions").rows == first["rows"]
     report = next((store_root / "quarantine/transactions").rglob("*-fix.csv.validation.json"))

@@ -181,8 +181,11 @@ def without_keys(frame: pd.DataFrame, keys: pd.DataFrame, key_cols: list[str]) -
     return frame[(marked["_merge"] == "left_only").to_numpy()].reset_index(drop=True)
 
 
-def clash_report(clash: Clash, file: str, dataset: str, key_cols: list[str]) -> dict[str, Any]:
-    """The quarantine report of a file rejected for repeated keys (a validation report's shape)."""
+def clash_report(
+    clash: Clash, file: str, dataset: str, key_cols: list[str], rows: int = 0
+) -> dict[str, Any]:
+    """The quarantine report of a file rejected for repeated keys (a validation report's
+    shape); ``rows``: the rows it held, every one read and validated before the commit."""
     shown = ", ".join(
         f"({', '.join(str(v) for v in e['key'].values())}) in {e['earlier_file']}"
         for e in clash.examples[:3]
@@ -196,7 +199,7 @@ def clash_report(clash: Clash, file: str, dataset: str, key_cols: list[str]) -> 
         "column": ",".join(key_cols), "unexpected_count": clash.count,
         "examples": clash.examples, "message": message,
     }  # fmt: skip
-    return {"file": file, "dataset": dataset, "success": False, "checks": [check]}
+    return {"file": file, "dataset": dataset, "success": False, "rows": rows, "checks": [check]}
 
 
 def _plain(value: Any) -> Any:
