@@ -7,7 +7,11 @@ column is read. This measures that worst case: ``--partitions`` earlier partitio
 are already in the history (spread over it), so the file is refused naming them.
 
 - check: ``tasks.io.dataset_keys.resolve_keys``, as the commit calls it (each partition
-  read from the store and checked against its sha256);
+  read from the store and checked against its sha256), on partitions never read for keys
+  before: it also stores each one's hashed keys (tasks/core/ingest/key_index.py);
+- next: the next day's commit, a file of ``--rows`` new UUIDs none of which the history
+  holds (the common day), against the same partitions as the manifest now names them
+  (indexed): only their hashed keys are read;
 - bare: the same partitions' key columns read with ``pyarrow.parquet.read_table`` one after
   the other and matched with ``pyarrow.compute.is_in`` against the new keys.
 
@@ -29,6 +33,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +46,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000, help="keys per partition")
     parser.add_argument("--repeats", type=int, default=1000, help="new keys already held")
     parser.add_argument("--json", action="store_true", help="print one line of JSON")
-    parser.add_argument("--child", choices=["check", "bare"], help=argparse.SUPPRESS)
+    parser.add_argument("--child", choices=["check", "next", "bare"], help=argparse.SUPPRESS)
     parser.add_argument("--home", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -61,6 +66,8 @@ def _measure(args: argparse.Namespace, home: Path) -> dict[str, Any]:
     made = time.perf_counter() - start
     check, bare = _in_child("check", home), _in_child("bare", home)
     assert check["repeats"] == bare["repeats"] == args.repeats, (check, bare)
+    after = _in_child("next", home)
+    assert after["repeats"] == 0, after
     return {
         "earlier_partitions": args.partitions,
         "keys_per_partition": args.rows,
@@ -69,9 +76,16 @@ def _measure(args: argparse.Namespace, home: Path) -> dict[str, Any]:
         "check_s": check["s"],
         "bare_s": bare["s"],
         "ratio": round(check["s"] / bare["s"], 2),
+        "next_s": after["s"],
+        "next_ratio": round(after["s"] / bare["s"], 2),
         "check_peak_mb": check["peak_mb"],
+        "next_peak_mb": after["peak_mb"],
         "bare_peak_mb": bare["peak_mb"],
-        "after_imports_mb": {"check": check["after_imports_mb"], "bare": bare["after_imports_mb"]},
+        "after_imports_mb": {
+            "check": check["after_imports_mb"],
+            "next": after["after_imports_mb"],
+            "bare": bare["after_imports_mb"],
+        },
         "load": os.getloadavg(),
     }
 
@@ -120,7 +134,8 @@ def _make_history(home: Path, partitions: int, rows: int, repeats: int) -> None:
     held = [earlier[int(p) // rows][int(p) % rows].as_py() for p in np.sort(picks)]
     fresh = _uuids(rows - repeats, partitions + 1).to_pylist()
     new = put(28, pa.array(held + fresh, pa.string()))
-    (home / "parts.json").write_text(json.dumps({"olds": olds, "new": new}))
+    later = put(27, _uuids(rows, partitions + 2))  # the next day: no key repeated
+    (home / "parts.json").write_text(json.dumps({"olds": olds, "new": new, "next": later}))
 
 
 def _child(kind: str, home: Path) -> dict[str, Any]:
@@ -138,14 +153,15 @@ def _child(kind: str, home: Path) -> dict[str, Any]:
     parts = json.loads((home / "parts.json").read_text())
     after_imports = _rss_mb("VmRSS")
     start = time.perf_counter()
-    if kind == "check":
-        new = Partition(**parts["new"])
+    if kind in ("check", "next"):
+        new = Partition(**parts["new" if kind == "check" else "next"])
         file = FileOutcome("new.csv", "file:///new.csv", "x", 1, "accepted", partitions=[new])
         contract, settings = load_contract("transactions"), load_settings()
-        _kept, clashes, _, _ = resolve_keys(
-            contract, {"partitions": parts["olds"]}, [file], settings
-        )
+        olds = parts["olds"] if kind == "check" else parts["indexed"]
+        _kept, clashes, swaps, _ = resolve_keys(contract, {"partitions": olds}, [file], settings)
         repeats = sum(c.count for _, c in clashes)
+        if kind == "check":  # the manifest the commit would write names each one's index
+            parts["indexed"] = [asdict(swaps[p["key"]]) if p["key"] in swaps else p for p in olds]
     else:
         store = home / "store"
         wanted = pq.read_table(store / parts["new"]["key"])["transaction_id"]
@@ -154,6 +170,7 @@ def _child(kind: str, home: Path) -> dict[str, Any]:
             keys = pq.read_table(store / part["key"], columns=["transaction_id"])
             repeats += pc.sum(pc.is_in(keys["transaction_id"], value_set=wanted)).as_py() or 0
     seconds = time.perf_counter() - start
+    (home / "parts.json").write_text(json.dumps(parts))
     return {
         "s": round(seconds, 2), "repeats": repeats,
         "after_imports_mb": after_imports, "peak_mb": _rss_mb("VmHWM"),

@@ -34,6 +34,11 @@ def curated_key(dataset: str, date: str, sha256: str) -> str:
     return f"curated/{dataset}/date={date}/{sha256}.parquet"
 
 
+def key_index_key(dataset: str, sha256: str) -> str:
+    """A partition's hashed keys (tasks/core/ingest/key_index.py), content-addressed."""
+    return f"curated/{dataset}/keys/{sha256}.parquet"
+
+
 def quarantine_key(dataset: str, date: str, filename: str) -> str:
     return f"quarantine/{dataset}/{date}/{filename}"
 

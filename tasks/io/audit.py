@@ -72,14 +72,18 @@ def _partition_findings(
 ) -> list[dict[str, str]]:
     store, found = runtime(settings).store, []
     for part in manifest.get("partitions", []):
-        key, sha = str(part.get("key")), str(part.get("sha256"))
-        if (key, sha) in seen:
-            continue
-        try:
-            store.get_bytes(key, sha256=sha)
-            seen.add((key, sha))
-        except StoreError as exc:
-            found.append(finding("curated partition damaged", store.uri(key), str(exc)))
+        objects = [("curated partition damaged", part)]
+        if part.get("key_index"):  # unused when damaged (commits read the partition instead)
+            objects.append(("partition key index damaged", part["key_index"]))
+        for what, recorded in objects:
+            key, sha = str(recorded.get("key")), str(recorded.get("sha256"))
+            if (key, sha) in seen:
+                continue
+            try:
+                store.get_bytes(key, sha256=sha)
+                seen.add((key, sha))
+            except StoreError as exc:
+                found.append(finding(what, store.uri(key), str(exc)))
     return found
 
 

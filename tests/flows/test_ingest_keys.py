@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 from collections.abc import Callable
 from dataclasses import replace
+from hashlib import sha256
 from pathlib import Path
 from typing import Any
 
@@ -60,9 +61,11 @@ def test_a_partition_without_a_recorded_range_is_read_then_gets_one(
     env: Path, store_root: Path, sample: Sample, ingest: Run
 ) -> None:
     """Manifests written before ranges were recorded: their partitions are read at the next
-    commit (they could hold any key) and the new manifest carries their ranges."""
+    commit (they could hold any key) and the new manifest carries their ranges, and their
+    hashed keys (stored beside them, named with their sha256)."""
     from schemas.contracts import load_contract
     from schemas.settings import load_settings
+    from tasks.core.ingest import key_index
     from tasks.core.ingest.landing import FileOutcome
     from tasks.core.ingest.manifests import Partition
     from tasks.io.dataset_keys import resolve_keys
@@ -85,7 +88,73 @@ def test_a_partition_without_a_recorded_range_is_read_then_gets_one(
     assert [p.key_range for p in kept[0].partitions] == [p.key_range for p in newer]
     assert sorted(swaps) == sorted(p["key"] for p in older)
     for part in older:
-        assert swaps[part["key"]] == Partition(**part)  # the same object, its range recorded
+        swap = swaps[part["key"]]
+        assert replace(swap, key_index=None) == Partition(**part)  # the same object, ranged
+        assert swap.key_index is not None
+        body = (store_root / swap.key_index["key"]).read_bytes()
+        assert sha256(body).hexdigest() == swap.key_index["sha256"]
+        ids = pq.read_table(io.BytesIO((store_root / part["key"]).read_bytes()))
+        expected = key_index.hashes(ids.select(["transaction_id"]))
+        assert list(key_index.from_bytes(body)) == list(expected)
+        assert swap.key_index["types"] == ["string"]
+
+
+def _land_ids(sample: Sample, day: Any, name: str, ids: list[str], rows: list[int]) -> None:
+    """A landing file of legitimate rows of ``day`` (they pass every check) renamed ``ids``."""
+    import pandas as pd
+
+    from schemas.settings import load_settings
+    from tasks.io.landing import write_landing
+
+    frame = pd.read_csv(io.BytesIO(sample.files[day][f"transactions-{day}.csv"]))
+    picked = frame.query("is_fraud == 0").iloc[rows].assign(transaction_id=ids)
+    body = picked.to_csv(index=False).encode()
+    write_landing(load_settings(), "transactions", day, {f"transactions-{day}-{name}.csv": body})
+
+
+def test_an_indexed_partition_is_read_only_when_its_hashed_keys_meet_a_new_key(
+    env: Path, store_root: Path, sample: Sample, ingest: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Keys whose range meets every partition (a file holding "0..." and "z..." ids): the
+    first commit reads each earlier partition and indexes it; the next reads none of them
+    when no new key is there, and only the one holding a repeated key when one is."""
+    from tasks.io import dataset_keys
+
+    sample.land(sample.days[:2])
+    ingest()
+    v1 = read_json(store_root / "datasets/transactions/v1.json")
+    earlier = [p["key"] for p in v1["partitions"]]
+    reads: list[str] = []
+    key_tables = dataset_keys._key_tables
+
+    def recording(store: Any, parts: list[tuple[str, str]], key_cols: list[str]) -> Any:
+        reads.extend(key for key, _ in parts)
+        return key_tables(store, parts, key_cols)
+
+    monkeypatch.setattr(dataset_keys, "_key_tables", recording)
+    day = sample.days[1]
+    _land_ids(sample, day, "wide", ["0-first", "z-first"], [0, 1])
+    assert ingest()["version"]["version"] == "v2"
+    assert sorted(r for r in reads if r in earlier) == sorted(earlier)  # read once
+    v2 = read_json(store_root / "datasets/transactions/v2.json")
+    indexed = {p["key"]: p["key_index"] for p in v2["partitions"] if p["key"] in earlier}
+    assert all(entry is not None for entry in indexed.values())
+
+    reads.clear()
+    _land_ids(sample, day, "wider", ["0-second", "z-second"], [2, 3])
+    assert ingest()["version"]["version"] == "v3"
+    assert [r for r in reads if r in earlier] == []  # their hashed keys hold neither id
+    v3 = read_json(store_root / "datasets/transactions/v3.json")
+    assert {p["key"]: p["key_index"] for p in v3["partitions"] if p["key"] in earlier} == indexed
+
+    reads.clear()
+    frame = pq.read_table(io.BytesIO((store_root / earlier[-1]).read_bytes())).to_pandas()
+    held = frame.query("is_fraud == 0")["transaction_id"].iloc[0]
+    _land_ids(sample, day, "again", ["0-third", held, "z-third"], [4, 5, 6])
+    (outcome,) = ingest()["files"]
+    assert outcome["status"] == "quarantined"
+    assert "1 row(s) repeat a primary key (transaction_id)" in outcome["reasons"]
+    assert [r for r in reads if r in earlier] == [earlier[-1]]  # the one holding it
 
 
 def test_keys_meeting_every_range_are_matched_one_partition_at_a_time(
@@ -146,3 +215,52 @@ def test_keys_meeting_every_range_are_matched_one_partition_at_a_time(
     assert [e["earlier_file"].rsplit("/", 1)[-1] for e in check["examples"]] == [
         f"transactions-{d}.csv" for d in days
     ]
+
+
+def test_a_damaged_key_index_is_named_by_the_audit_and_not_trusted_by_a_commit(
+    env: Path, store_root: Path, sample: Sample, ingest: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from schemas.settings import load_settings
+    from tasks.io import audit, dataset_keys
+
+    sample.land(sample.days[:2])
+    ingest()
+    day = sample.days[1]
+    _land_ids(sample, day, "wide", ["0-first", "z-first"], [0, 1])
+    ingest()
+    v2 = read_json(store_root / "datasets/transactions/v2.json")
+    part = next(p for p in v2["partitions"] if p["key_index"])
+    index = store_root / part["key_index"]["key"]
+    body = bytearray(index.read_bytes())
+    body[len(body) // 2] ^= 0x01
+    index.write_bytes(bytes(body))
+
+    _, findings = audit.dataset_findings("transactions", load_settings())
+    assert [(f["what"], f["where"]) for f in findings] == [
+        ("partition key index damaged", index.as_uri())
+    ]
+    reads: list[str] = []
+    key_tables = dataset_keys._key_tables
+
+    def recording(store: Any, parts: list[tuple[str, str]], key_cols: list[str]) -> Any:
+        reads.extend(key for key, _ in parts)
+        return key_tables(store, parts, key_cols)
+
+    monkeypatch.setattr(dataset_keys, "_key_tables", recording)
+    _land_ids(sample, day, "wider", ["0-second", "z-second"], [2, 3])
+    assert ingest()["version"]["version"] == "v3"
+    assert part["key"] in reads  # its index failed its sha256: the partition was read
+    v3 = read_json(store_root / "datasets/transactions/v3.json")
+    (again,) = [p for p in v3["partitions"] if p["key"] == part["key"]]
+    assert again["key_index"] is None  # the store never replaces it: no longer named
+    assert index.read_bytes() == bytes(body)
+
+    index.unlink()  # what an operator does with the object verify names
+    reads.clear()
+    _land_ids(sample, day, "widest", ["0-third", "z-third"], [4, 5])
+    assert ingest()["version"]["version"] == "v4"
+    assert part["key"] in reads
+    v4 = read_json(store_root / "datasets/transactions/v4.json")
+    (healed,) = [p for p in v4["partitions"] if p["key"] == part["key"]]
+    assert healed["key_index"] == part["key_index"]  # the same hashes, written again
+    assert sha256(index.read_bytes()).hexdigest() == part["key_index"]["sha256"]

@@ -29,6 +29,9 @@ class Partition:
     # primary key column -> [min, max] of its values (string and integer keys), recorded at
     # commit: a version's partitions whose range misses a new file's are not read for keys
     key_range: dict[str, list[Any]] | None = None
+    # its hashed keys (tasks/core/ingest/key_index.py: key, sha256, types, hashing), made the
+    # first time a commit reads the partition for keys: later commits read that instead
+    key_index: dict[str, Any] | None = None
 
 
 def to_parquet(df: pd.DataFrame) -> bytes:

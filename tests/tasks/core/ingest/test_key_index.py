@@ -1,0 +1,43 @@
+"""Hashed primary keys of a partition: what a commit may trust instead of the partition."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+
+
+def test_the_same_keys_hash_alike_whatever_their_nulls_and_order() -> None:
+    from tasks.core.ingest.key_index import hashes, may_hold
+
+    whole = hashes(pa.table({"id": pa.array([3, 1, 2], pa.int64())}))
+    with_null = hashes(pa.table({"id": pa.array([2, None, 3, 3], pa.int64())}))
+    assert list(whole) == sorted(whole) and len(whole) == 3  # sorted, distinct
+    assert np.isin(with_null, whole).sum() == 2  # 2 and 3: one pandas dtype or another
+    assert may_hold(whole, with_null)
+    assert not may_hold(whole, hashes(pa.table({"id": pa.array([4, 5], pa.int64())})))
+    assert not may_hold(whole[:0], whole)
+
+
+def test_two_key_columns_hash_as_a_pair() -> None:
+    from tasks.core.ingest.key_index import hashes, may_hold
+
+    held = hashes(pa.table({"user": ["a", "b"], "n": [1, 2]}))
+    assert may_hold(held, hashes(pa.table({"user": ["b"], "n": [2]})))
+    assert not may_hold(held, hashes(pa.table({"user": ["a"], "n": [2]})))  # crossed
+
+
+def test_an_index_for_other_types_or_another_hashing_is_not_used() -> None:
+    from tasks.core.ingest.key_index import entry, usable
+
+    recorded = entry("curated/x/keys/abc.parquet", "abc", ["string"])
+    assert usable(recorded, ["string"])
+    assert not usable(recorded, ["int64"])
+    assert not usable({**recorded, "hashing": "0" * 16}, ["string"])
+    assert not usable(None, ["string"])
+
+
+def test_the_stored_form_reads_back_as_written() -> None:
+    from tasks.core.ingest.key_index import from_bytes, hashes, to_bytes
+
+    values = hashes(pa.table({"id": [f"k{i}" for i in range(1000)]}))
+    assert list(from_bytes(to_bytes(values))) == list(values)
