@@ -22,11 +22,19 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 HASH_KEY = "0123456789123456"  # pandas' default, named: the index depends on it
+CHUNK = 131_072  # rows hashed at once
 _PROBE = pa.table({"key": ["retrain key index"], "n": [7]})
 
 
 def hashes(table: pa.Table) -> np.ndarray:
-    """Sorted distinct hashes of the rows of ``table`` (its key columns)."""
+    """Sorted distinct hashes of the rows of ``table`` (its key columns), hashed CHUNK rows
+    at a time (the Python strings hashing needs are made for a chunk, not the table)."""
+    chunks = [_hashed(table.slice(start, CHUNK)) for start in range(0, table.num_rows, CHUNK)]
+    values = np.sort(np.concatenate(chunks)) if chunks else np.empty(0, np.uint64)
+    return values[np.r_[True, values[1:] != values[:-1]]] if len(values) else values
+
+
+def _hashed(table: pa.Table) -> np.ndarray:
     columns = {
         name: np.asarray(
             table.column(name).cast(pa.large_string()).to_numpy(zero_copy_only=False),
@@ -36,8 +44,7 @@ def hashes(table: pa.Table) -> np.ndarray:
     }
     frame = pd.DataFrame(columns, dtype=object)
     hashed = pd.util.hash_pandas_object(frame, index=False, hash_key=HASH_KEY, categorize=False)
-    values = np.sort(hashed.to_numpy(dtype=np.uint64))  # np.unique: 30x slower here
-    return values[np.r_[True, values[1:] != values[:-1]]] if len(values) else values
+    return hashed.to_numpy(dtype=np.uint64)  # sorted by the caller (np.unique: 30x slower)
 
 
 @functools.cache

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
+import pytest
 
 
 def test_the_same_keys_hash_alike_whatever_their_nulls_and_order() -> None:
@@ -41,3 +42,15 @@ def test_the_stored_form_reads_back_as_written() -> None:
 
     values = hashes(pa.table({"id": [f"k{i}" for i in range(1000)]}))
     assert list(from_bytes(to_bytes(values))) == list(values)
+
+
+def test_hashing_a_chunk_at_a_time_gives_the_whole_tables_hashes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from tasks.core.ingest import key_index
+
+    table = pa.table({"id": [f"k{i % 700}" for i in range(1000)]})  # repeats across chunks
+    whole = key_index.hashes(table)
+    monkeypatch.setattr(key_index, "CHUNK", 64)
+    assert list(key_index.hashes(table)) == list(whole)
+    assert len(whole) == 700
