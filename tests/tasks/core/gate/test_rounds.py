@@ -24,8 +24,14 @@ def _data(seed: int, n: int) -> Matrix:
     return Matrix(x, y)
 
 
+@pytest.mark.parametrize("block", [3, 32])  # the rounds' leaves predicted a block at a time
 @pytest.mark.parametrize("metric", ["average_precision", "auc", "binary_logloss"])
-def test_the_round_is_the_one_lightgbm_early_stopping_picks(metric: str) -> None:
+def test_the_round_is_the_one_lightgbm_early_stopping_picks(
+    metric: str, block: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tasks.core.gate import rounds
+
+    monkeypatch.setattr(rounds, "BLOCK", block)
     train, valid = _data(0, 3000), _data(1, 1500)
     params, patience = {**PARAMS, "metric": metric}, 5
     dtrain = lgb.Dataset(train.x, train.y)
@@ -37,6 +43,7 @@ def test_the_round_is_the_one_lightgbm_early_stopping_picks(metric: str) -> None
     progress = early_stopped(every, valid, params, patience)
 
     assert progress.best_round == stopped.best_iteration
+    assert progress.best_round > 3  # past the first block of three
     assert progress.rounds == progress.best_round + patience  # it stopped as LightGBM did
     assert progress.best_score == pytest.approx(stopped.best_score["valid_0"][metric], rel=1e-6)
 
