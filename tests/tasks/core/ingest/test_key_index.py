@@ -54,3 +54,18 @@ def test_hashing_a_chunk_at_a_time_gives_the_whole_tables_hashes(
     monkeypatch.setattr(key_index, "CHUNK", 64)
     assert list(key_index.hashes(table)) == list(whole)
     assert len(whole) == 700
+
+
+def test_timestamps_in_a_key_hash_by_their_value() -> None:
+    """interactions' key is (user_id, item_id, event_time): no range, so always indexed."""
+    import datetime as dt
+
+    from tasks.core.ingest.key_index import hashes, may_hold
+
+    at = pa.array(
+        [dt.datetime(2026, 1, 1, h, tzinfo=dt.UTC) for h in range(3)], pa.timestamp("us", "UTC")
+    )
+    held = hashes(pa.table({"user_id": ["u1", "u1", "u2"], "event_time": at}))
+    again = pa.table({"user_id": ["u1"], "event_time": at.slice(1, 1)})
+    assert may_hold(held, hashes(again))
+    assert not may_hold(held, hashes(pa.table({"user_id": ["u2"], "event_time": at.slice(1, 1)})))
