@@ -16,6 +16,7 @@ and read the partition itself only when one of the new keys' hashes is there.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import asdict, fields, replace
 from typing import Any
 
@@ -40,12 +41,13 @@ def resolve_keys(
     parent: dict[str, Any] | None,
     files: list[FileOutcome],
     settings: Settings,
+    log: logging.Logger | logging.LoggerAdapter[logging.Logger] | None = None,
 ) -> tuple[
     list[FileOutcome], list[tuple[FileOutcome, Clash]], dict[str, Any], list[dict[str, Any]]
 ]:
     """Files kept (their partitions' key ranges recorded), files refused for repeated keys,
     the parent's partitions to swap (rewritten, or their key range recorded), superseded
-    rows."""
+    rows. ``log`` hears how many earlier partitions were read."""
     key_cols = list(contract.primary_key)
     if contract.kind != "events" or not key_cols:
         return files, [], {}, []
@@ -61,7 +63,14 @@ def resolve_keys(
     ]  # fmt: skip
     if not olds and len(files) == 1:  # one file meeting no earlier key: nothing to match
         return files, [], {}, []
-    existing, learned = _earlier_matches(store, olds, new_tables, key_cols)
+    existing, learned, read = _earlier_matches(store, olds, new_tables, key_cols)
+    if log is not None and olds:
+        indexed = sum(found.get("key_index") is not None for found in learned.values())
+        log.info(
+            "%s: keys checked against %d earlier partition(s): %d read (%d indexed now), "
+            "%d passed by their hashed keys",
+            contract.name, len(olds), read, indexed, len(olds) - read,
+        )  # fmt: skip
     sources = {p["key"]: p["source_uri"] for p in olds}
     news = [
         (o.uri, _keys([p.key for p in o.partitions], ts, key_cols))
@@ -80,22 +89,24 @@ def resolve_keys(
 
 def _earlier_matches(
     store: Any, olds: list[dict[str, Any]], new_tables: list[list[pa.Table]], key_cols: list[str]
-) -> tuple[pd.DataFrame, dict[str, dict[str, Any]]]:
+) -> tuple[pd.DataFrame, dict[str, dict[str, Any]], int]:
     """The rows of earlier partitions whose key some new file holds (``_keys``' shape, every
-    partition named), and what was learned of each partition read (its key range if it had
-    none, its hashed keys if it had no usable index). A partition whose index holds none of
-    the new keys' hashes is not read. The others are read one at a time, checked against
-    their sha256, and left with their matches only (order kept): the resolution that
-    follows sees the same hits, in the same order, as it would on every earlier row.
+    partition named), what was learned of each partition read (its key range if it had
+    none, its hashed keys if it had no usable index), and how many were read. A partition
+    whose index holds none of the new keys' hashes is not read. The others are read one at
+    a time, checked against their sha256, and left with their matches only (order kept):
+    the resolution that follows sees the same hits, in the same order, as it would on
+    every earlier row.
     (Two read at once on two threads were 12% faster and held 40% more memory.)"""
     wanted = _union([t for tables in new_tables for t in tables], key_cols)
     indexed = wanted is not None and any(p.get("key_index") for p in olds)
     probe = (key_index.hashes(wanted), key_index.types_of(wanted)) if indexed else None
-    matched, learned = [], {}
+    matched, learned, passed = [], {}, 0
     for part in olds:
         verdict = None if probe is None else _index_says(store, part, *probe)
         if verdict == "none there" and wanted is not None:
             matched.append(wanted.schema.empty_table())
+            passed += 1
             continue
         (table,) = _key_tables(store, [(part["key"], part["sha256"])], key_cols)
         found: dict[str, Any] = {}
@@ -106,7 +117,7 @@ def _earlier_matches(
         if found:
             learned[part["key"]] = found
         matched.append(_among(table, wanted, key_cols))
-    return _keys([p["key"] for p in olds], matched, key_cols), learned
+    return _keys([p["key"] for p in olds], matched, key_cols), learned, len(olds) - passed
 
 
 def _index_says(store: Any, part: dict[str, Any], wanted: Any, types: list[str]) -> str | None:

@@ -194,7 +194,7 @@ def commit_version(
         if not pending:
             return Committed(None, [])
         try:
-            return _commit_once(contract, pending, now, version, settings)
+            return _commit_once(contract, pending, now, version, settings, log)
         except ImmutableObjectError as exc:  # another run's manifest holds the number: skip it
             log.warning("dataset %s: %s; using the next number", dataset, exc)
             version = f"v{int(version[1:]) + 1}"
@@ -210,11 +210,12 @@ def _commit_once(
     now: datetime,
     version: str,
     settings: Settings,
+    log: logging.Logger | logging.LoggerAdapter[logging.Logger],
 ) -> Committed:
     rt, dataset, kind = runtime(settings), contract.name, contract.kind
     parent_rec = rt.registry.latest_dataset_version(dataset)
     parent = load_manifest(dataset, parent_rec.version, settings) if parent_rec else None
-    resolved = dataset_keys.resolve_keys(contract, parent, files, settings)
+    resolved = dataset_keys.resolve_keys(contract, parent, files, settings, log)
     files, clashes, replaced, superseded = resolved
     if not files:
         return Committed(None, clashes)

@@ -113,13 +113,17 @@ def _land_ids(sample: Sample, day: Any, name: str, ids: list[str], rows: list[in
 
 
 def test_an_indexed_partition_is_read_only_when_its_hashed_keys_meet_a_new_key(
-    env: Path, store_root: Path, sample: Sample, ingest: Run, monkeypatch: pytest.MonkeyPatch
-) -> None:
+    env: Path, store_root: Path, sample: Sample, ingest: Run, monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:  # fmt: skip
     """Keys whose range meets every partition (a file holding "0..." and "z..." ids): the
     first commit reads each earlier partition and indexes it; the next reads none of them
     when no new key is there, and only the one holding a repeated key when one is."""
+    import logging
+
     from tasks.io import dataset_keys
 
+    caplog.set_level(logging.INFO, logger="prefect")  # the suite runs Prefect at WARNING
     sample.land(sample.days[:2])
     ingest()
     v1 = read_json(store_root / "datasets/transactions/v1.json")
@@ -144,6 +148,14 @@ def test_an_indexed_partition_is_read_only_when_its_hashed_keys_meet_a_new_key(
     _land_ids(sample, day, "wider", ["0-second", "z-second"], [2, 3])
     assert ingest()["version"]["version"] == "v3"
     assert [r for r in reads if r in earlier] == []  # their hashed keys hold neither id
+    said = [r.getMessage() for r in caplog.records if "keys checked against" in r.getMessage()]
+    n, m = len(earlier), len(earlier) + 1  # v3 extends v2: v1's and the "wide" file's
+    assert said == [
+        f"transactions: keys checked against {n} earlier partition(s): {n} read ({n} indexed"
+        f" now), 0 passed by their hashed keys",
+        f"transactions: keys checked against {m} earlier partition(s): 1 read (1 indexed"
+        f" now), {n} passed by their hashed keys",
+    ]
     v3 = read_json(store_root / "datasets/transactions/v3.json")
     assert {p["key"]: p["key_index"] for p in v3["partitions"] if p["key"] in earlier} == indexed
 
