@@ -99,19 +99,6 @@ def test_a_partition_without_a_recorded_range_is_read_then_gets_one(
         assert swap.key_index["types"] == ["string"]
 
 
-def _land_ids(sample: Sample, day: Any, name: str, ids: list[str], rows: list[int]) -> None:
-    """A landing file of legitimate rows of ``day`` (they pass every check) renamed ``ids``."""
-    import pandas as pd
-
-    from schemas.settings import load_settings
-    from tasks.io.landing import write_landing
-
-    frame = pd.read_csv(io.BytesIO(sample.files[day][f"transactions-{day}.csv"]))
-    picked = frame.query("is_fraud == 0").iloc[rows].assign(transaction_id=ids)
-    body = picked.to_csv(index=False).encode()
-    write_landing(load_settings(), "transactions", day, {f"transactions-{day}-{name}.csv": body})
-
-
 def test_an_indexed_partition_is_read_only_when_its_hashed_keys_meet_a_new_key(
     env: Path, store_root: Path, sample: Sample, ingest: Run, monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
@@ -137,7 +124,7 @@ def test_an_indexed_partition_is_read_only_when_its_hashed_keys_meet_a_new_key(
 
     monkeypatch.setattr(dataset_keys, "_key_tables", recording)
     day = sample.days[1]
-    _land_ids(sample, day, "wide", ["0-first", "z-first"], [0, 1])
+    sample.land_renamed(day, "wide", ["0-first", "z-first"], [0, 1])
     assert ingest()["version"]["version"] == "v2"
     assert sorted(r for r in reads if r in earlier) == sorted(earlier)  # read once
     v2 = read_json(store_root / "datasets/transactions/v2.json")
@@ -145,7 +132,7 @@ def test_an_indexed_partition_is_read_only_when_its_hashed_keys_meet_a_new_key(
     assert all(entry is not None for entry in indexed.values())
 
     reads.clear()
-    _land_ids(sample, day, "wider", ["0-second", "z-second"], [2, 3])
+    sample.land_renamed(day, "wider", ["0-second", "z-second"], [2, 3])
     assert ingest()["version"]["version"] == "v3"
     assert [r for r in reads if r in earlier] == []  # their hashed keys hold neither id
     said = [r.getMessage() for r in caplog.records if "keys checked against" in r.getMessage()]
@@ -162,7 +149,7 @@ def test_an_indexed_partition_is_read_only_when_its_hashed_keys_meet_a_new_key(
     reads.clear()
     frame = pq.read_table(io.BytesIO((store_root / earlier[-1]).read_bytes())).to_pandas()
     held = frame.query("is_fraud == 0")["transaction_id"].iloc[0]
-    _land_ids(sample, day, "again", ["0-third", held, "z-third"], [4, 5, 6])
+    sample.land_renamed(day, "again", ["0-third", held, "z-third"], [4, 5, 6])
     (outcome,) = ingest()["files"]
     assert outcome["status"] == "quarantined"
     assert "1 row(s) repeat a primary key (transaction_id)" in outcome["reasons"]
@@ -238,7 +225,7 @@ def test_a_damaged_key_index_is_named_by_the_audit_and_not_trusted_by_a_commit(
     sample.land(sample.days[:2])
     ingest()
     day = sample.days[1]
-    _land_ids(sample, day, "wide", ["0-first", "z-first"], [0, 1])
+    sample.land_renamed(day, "wide", ["0-first", "z-first"], [0, 1])
     ingest()
     v2 = read_json(store_root / "datasets/transactions/v2.json")
     part = next(p for p in v2["partitions"] if p["key_index"])
@@ -259,7 +246,7 @@ def test_a_damaged_key_index_is_named_by_the_audit_and_not_trusted_by_a_commit(
         return key_tables(store, parts, key_cols)
 
     monkeypatch.setattr(dataset_keys, "_key_tables", recording)
-    _land_ids(sample, day, "wider", ["0-second", "z-second"], [2, 3])
+    sample.land_renamed(day, "wider", ["0-second", "z-second"], [2, 3])
     assert ingest()["version"]["version"] == "v3"
     assert part["key"] in reads  # its index failed its sha256: the partition was read
     v3 = read_json(store_root / "datasets/transactions/v3.json")
@@ -269,7 +256,7 @@ def test_a_damaged_key_index_is_named_by_the_audit_and_not_trusted_by_a_commit(
 
     index.unlink()  # what an operator does with the object verify names
     reads.clear()
-    _land_ids(sample, day, "widest", ["0-third", "z-third"], [4, 5])
+    sample.land_renamed(day, "widest", ["0-third", "z-third"], [4, 5])
     assert ingest()["version"]["version"] == "v4"
     assert part["key"] in reads
     v4 = read_json(store_root / "datasets/transactions/v4.json")

@@ -175,3 +175,38 @@ def test_files_over_the_batch_size_are_read_from_s3_in_chunks_and_copied_to_quar
     assert manifest["rows"] == len(files[good].splitlines()) - 1
     for part in manifest["partitions"]:
         assert sha256_hex(get(s3, part["key"])) == part["sha256"]
+
+
+def test_partitions_hashed_keys_are_stored_encrypted_and_spare_the_next_commit_on_s3(
+    s3: Any, sample: Sample, ingest: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file whose keys meet every partition's range ("0..." to "z..."): the commit reads
+    the earlier partitions from S3 and stores their hashed keys beside them (encrypted,
+    checksummed); the next such commit reads those, not the partitions."""
+    from tasks.io import dataset_keys
+
+    sample.land(sample.days[:2])
+    ingest()
+    day = sample.days[1]
+    sample.land_renamed(day, "wide", ["0-first", "z-first"], [0, 1])
+    assert ingest()["version"]["version"] == "v2"
+    manifest = json.loads(get(s3, "datasets/transactions/v2.json"))
+    indexed = [p for p in manifest["partitions"] if p["key_index"]]
+    assert len(indexed) == len(manifest["partitions"]) - 1  # all but the new file's
+    for part in indexed:
+        key = part["key_index"]["key"]
+        assert key.startswith("curated/transactions/keys/")
+        head = s3.head_object(Bucket=BUCKET, Key=f"{PREFIX}/{key}", ChecksumMode="ENABLED")
+        assert head["ServerSideEncryption"] == "AES256"
+        assert sha256_hex(get(s3, key)) == part["key_index"]["sha256"]
+    reads: list[str] = []
+    key_tables = dataset_keys._key_tables
+
+    def recording(store: Any, parts: list[tuple[str, str]], key_cols: list[str]) -> Any:
+        reads.extend(key for key, _ in parts)
+        return key_tables(store, parts, key_cols)
+
+    monkeypatch.setattr(dataset_keys, "_key_tables", recording)
+    sample.land_renamed(day, "wider", ["0-second", "z-second"], [2, 3])
+    assert ingest()["version"]["version"] == "v3"
+    assert not set(reads) & {p["key"] for p in indexed}

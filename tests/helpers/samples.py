@@ -102,6 +102,22 @@ class Sample:
             for uri in write_landing(settings, "transactions", day, self.files[day])
         ]
 
+    def land_renamed(self, day: dt.date, name: str, ids: list[str], rows: list[int]) -> None:
+        """Land legitimate rows of ``day`` (positions ``rows``: they pass every check) as a
+        file ``transactions-<day>-<name>.csv``, their transaction ids replaced by ``ids``."""
+        import io
+
+        import pandas as pd
+
+        from schemas.settings import load_settings
+        from tasks.io.landing import write_landing
+
+        frame = pd.read_csv(io.BytesIO(self.files[day][f"transactions-{day}.csv"]))
+        picked = frame.query("is_fraud == 0").iloc[rows].assign(transaction_id=ids)
+        body = picked.to_csv(index=False).encode()
+        named = {f"transactions-{day}-{name}.csv": body}
+        write_landing(load_settings(), "transactions", day, named)
+
 
 @dataclass(frozen=True)
 class Landing:
