@@ -22,6 +22,8 @@ from tasks.core.train.booster import Checkpoints, Fitted, Matrix, Progress, fit_
 from tasks.core.train.candidates import Truth
 from tasks.core.train.splits import Windows
 
+MAX_TIES_OUT_OF_ORDER = 10_000  # more: one sort of every column is the cheaper way
+
 
 class NotEnoughData(Exception):  # noqa: N818 - an outcome, not a failure
     """The windows hold too few rows (or no positive label) to train and evaluate."""
@@ -65,10 +67,68 @@ def sort_events(frame: pd.DataFrame, time_col: str, keys: list[str]) -> pd.DataF
         table = pa.Table.from_pandas(frame[columns], preserve_index=False)
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
         return frame.sort_values(columns, kind="mergesort").reset_index(drop=True)
-    order = pc.sort_indices(table, sort_keys=[(c, "ascending") for c in columns]).to_numpy()
-    if np.array_equal(order, np.arange(len(order))):  # partitions in date order often are
+    order = _by_time_alone(table, columns)
+    if order is None:
+        order = pc.sort_indices(table, sort_keys=[(c, "ascending") for c in columns]).to_numpy()
+    moved = np.flatnonzero(order != np.arange(len(order)))
+    if not len(moved):  # partitions in date order of files in event order are
         return frame.reset_index(drop=True)
-    return frame.take(order).reset_index(drop=True)
+    runs = np.split(moved, np.flatnonzero(np.diff(moved) > 1) + 1)
+    if len(runs) > MAX_TIES_OUT_OF_ORDER:
+        return frame.take(order).reset_index(drop=True)
+    pieces, done = [], 0  # rows in place kept as slices: half the time of a take of all
+    for run in runs:
+        start, end = int(run[0]), int(run[-1]) + 1
+        pieces += [frame.iloc[done:start], frame.take(order[start:end])]
+        done = end
+    return pd.concat([*pieces, frame.iloc[done:]], ignore_index=True)
+
+
+def _by_time_alone(table: pa.Table, columns: list[str]) -> np.ndarray | None:
+    """The stable sort's order, found from the first (time) column: a stable numpy sort of
+    its integers (none when they already rise, as partitions in date order of files written
+    in event order do), then only the groups of rows tied on it whose other columns are out
+    of order are sorted (Arrow's stable sort, on those rows alone). That is exactly the
+    multi-column stable sort's order, without sorting millions of string keys. None (sort
+    every column) with nulls, a first column that is not integers or timestamps, or more
+    than MAX_TIES_OUT_OF_ORDER tied pairs out of order."""
+    first, rows = table.column(columns[0]), table.num_rows
+    if rows < 2 or any(table.column(c).null_count for c in columns):
+        return None
+    if not (pa.types.is_timestamp(first.type) or pa.types.is_integer(first.type)):
+        return None
+    values, rest = first.cast(pa.int64()).to_numpy(), table.select(columns[1:])
+    if bool((values[1:] >= values[:-1]).all()):
+        order = np.arange(rows)
+    else:
+        order = np.argsort(values, kind="stable")
+        values, rest = values[order], rest.take(pa.array(order))
+    tied = values[1:] == values[:-1]
+    if len(columns) == 1 or not tied.any():
+        return order
+    out_of_order = np.flatnonzero(tied & ~_rising(rest))
+    if len(out_of_order) > MAX_TIES_OUT_OF_ORDER:
+        return None
+    starts = np.flatnonzero(np.r_[True, ~tied])  # each tie group's first row
+    ends = np.r_[starts[1:], rows]
+    keys = [(c, "ascending") for c in columns[1:]]
+    for group in np.unique(np.searchsorted(starts, out_of_order, side="right") - 1):
+        lo, hi = int(starts[group]), int(ends[group])
+        within = pc.sort_indices(rest.slice(lo, hi - lo), sort_keys=keys).to_numpy()
+        order[lo:hi] = order[lo:hi][within]
+    return order
+
+
+def _rising(table: pa.Table) -> np.ndarray:
+    """For each row but the last: is it <= the next one on ``table``'s columns, in order?"""
+    rising = np.ones(table.num_rows - 1, dtype=bool)
+    for name in reversed(table.column_names):
+        column = table.column(name)
+        before, after = column.slice(0, table.num_rows - 1), column.slice(1)
+        less = pc.less(before, after).to_numpy(zero_copy_only=False)
+        equal = pc.equal(before, after).to_numpy(zero_copy_only=False)
+        rising = less | (equal & rising)
+    return rising
 
 
 def fingerprint_rows(keys: pd.DataFrame, labels: np.ndarray) -> str:
