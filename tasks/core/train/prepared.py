@@ -60,7 +60,8 @@ def sort_events(frame: pd.DataFrame, time_col: str, keys: list[str]) -> pd.DataF
 
     Arrow's stable sort gives the order pandas' stable sort would (nulls last on every
     key) in a fraction of the time on string keys; columns Arrow cannot hold (mixed
-    objects) fall back to pandas.
+    objects) fall back to pandas. Most often the rows are in time order already and only a
+    few tie groups are out of key order: then only those are sorted (``_by_time_alone``).
     """
     columns = list(dict.fromkeys([time_col, *keys]))  # no primary key: keys hold time_col
     try:
@@ -71,15 +72,21 @@ def sort_events(frame: pd.DataFrame, time_col: str, keys: list[str]) -> pd.DataF
     if order is None:
         order = pc.sort_indices(table, sort_keys=[(c, "ascending") for c in columns]).to_numpy()
     moved = np.flatnonzero(order != np.arange(len(order)))
-    if not len(moved):  # partitions in date order of files in event order are
+    if not len(moved):  # partitions in date order of files in event order often are
         return frame.reset_index(drop=True)
-    runs = np.split(moved, np.flatnonzero(np.diff(moved) > 1) + 1)
-    if len(runs) > MAX_TIES_OUT_OF_ORDER:
+    edges = np.flatnonzero(np.diff(moved) > 1) + 1
+    runs = [(int(r[0]), int(r[-1]) + 1) for r in np.split(moved, edges)]
+    if len(runs) > MAX_TIES_OUT_OF_ORDER or not all(
+        start <= order[start:end].min() and order[start:end].max() < end for start, end in runs
+    ):
         return frame.take(order).reset_index(drop=True)
-    pieces, done = [], 0  # rows in place kept as slices: half the time of a take of all
-    for run in runs:
-        start, end = int(run[0]), int(run[-1]) + 1
-        pieces += [frame.iloc[done:start], frame.take(order[start:end])]
+    # Rows reordered only among themselves (tie groups): each run is a slice put in its own
+    # order, the rows in place stay slices. At 3M rows with 81 rows moved, measured in the
+    # flow: 0.15 s here against 1.5 s for a take of every row (whose contiguous columns
+    # made the features and matrices 0.3-0.6 s faster: still a net gain).
+    pieces, done = [], 0
+    for start, end in runs:
+        pieces += [frame.iloc[done:start], frame.iloc[start:end].take(order[start:end] - start)]
         done = end
     return pd.concat([*pieces, frame.iloc[done:]], ignore_index=True)
 

@@ -20,7 +20,7 @@ def _arrow_order(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
     return order
 
 
-def _frame(seed: int, rows: int, shuffled: bool) -> pd.DataFrame:
+def _frame(seed: int, rows: int, shuffled: bool | str) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     seconds = np.sort(rng.integers(0, rows // 3, rows))  # many ties
     frame = pd.DataFrame({
@@ -29,17 +29,22 @@ def _frame(seed: int, rows: int, shuffled: bool) -> pd.DataFrame:
         "item": rng.integers(0, 9, rows),
         "n": np.arange(rows),
     })  # fmt: skip
-    if shuffled:
+    if shuffled is True:
         return frame.sample(frac=1.0, random_state=seed).reset_index(drop=True)
     within = frame.sort_values(["event_time", "user", "item"], kind="mergesort")
-    return within.reset_index(drop=True)  # as files are written: in event order
+    within = within.reset_index(drop=True)  # as files are written: in event order
+    if shuffled == "a few ties":  # in time order, a few tied rows out of key order
+        ties = np.flatnonzero(within["event_time"].diff().eq(pd.Timedelta(0)).to_numpy())
+        for at in rng.choice(ties, 5, replace=False):
+            within.loc[[at - 1, at]] = within.loc[[at, at - 1]].to_numpy()
+    return within
 
 
-@pytest.mark.parametrize("shuffled", [False, True])
+@pytest.mark.parametrize("shuffled", [False, True, "a few ties"])
 @pytest.mark.parametrize("keys", [["user"], ["user", "item"], ["event_time"], []])
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_the_order_is_arrows_stable_sort_on_every_column(
-    seed: int, keys: list[str], shuffled: bool
+    seed: int, keys: list[str], shuffled: bool | str
 ) -> None:
     from tasks.core.train.prepared import sort_events
 
