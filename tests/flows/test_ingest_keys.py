@@ -15,6 +15,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from tests.helpers.samples import Sample, read_json
+from tests.helpers.store import read_keys, record_key_reads
 
 pytestmark = pytest.mark.integration
 
@@ -30,28 +31,20 @@ def true_range(store_root: Path, part: dict[str, Any]) -> list[Any]:
 def test_a_later_day_is_committed_without_reading_an_earlier_partition(
     env: Path, store_root: Path, sample: Sample, ingest: Run, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from tasks.io import dataset_keys
 
     sample.land([sample.days[0]])
     assert ingest()["version"]["version"] == "v1"
     v1 = read_json(store_root / "datasets/transactions/v1.json")
     for part in v1["partitions"]:  # the ids carry their day: ranges that never meet
         assert part["key_range"] == {"transaction_id": true_range(store_root, part)}
-    read: list[str] = []
-    key_tables = dataset_keys._key_tables
-
-    def recording(store: Any, parts: list[tuple[str, str]], key_cols: list[str]) -> Any:
-        read.extend(key for key, _ in parts)
-        return key_tables(store, parts, key_cols)
-
-    monkeypatch.setattr(dataset_keys, "_key_tables", recording)
+    calls = record_key_reads(monkeypatch)
     sample.land([sample.days[1]])
 
     assert ingest()["version"]["version"] == "v2"
 
     v2 = read_json(store_root / "datasets/transactions/v2.json")
     added = v2["partitions"][len(v1["partitions"]) :]
-    assert sorted(read) == sorted(p["key"] for p in added)  # none of v1's
+    assert sorted(read_keys(calls)) == sorted(p["key"] for p in added)  # none of v1's
     assert v2["partitions"][: len(v1["partitions"])] == v1["partitions"]
     for part in added:
         assert part["key_range"] == {"transaction_id": true_range(store_root, part)}
@@ -108,33 +101,24 @@ def test_an_indexed_partition_is_read_only_when_its_hashed_keys_meet_a_new_key(
     when no new key is there, and only the one holding a repeated key when one is."""
     import logging
 
-    from tasks.io import dataset_keys
-
     caplog.set_level(logging.INFO, logger="prefect")  # the suite runs Prefect at WARNING
     sample.land(sample.days[:2])
     ingest()
     v1 = read_json(store_root / "datasets/transactions/v1.json")
     earlier = [p["key"] for p in v1["partitions"]]
-    reads: list[str] = []
-    key_tables = dataset_keys._key_tables
-
-    def recording(store: Any, parts: list[tuple[str, str]], key_cols: list[str]) -> Any:
-        reads.extend(key for key, _ in parts)
-        return key_tables(store, parts, key_cols)
-
-    monkeypatch.setattr(dataset_keys, "_key_tables", recording)
+    calls = record_key_reads(monkeypatch)
     day = sample.days[1]
     sample.land_renamed(day, "wide", ["0-first", "z-first"], [0, 1])
     assert ingest()["version"]["version"] == "v2"
-    assert sorted(r for r in reads if r in earlier) == sorted(earlier)  # read once
+    assert sorted(r for r in read_keys(calls) if r in earlier) == sorted(earlier)  # once
     v2 = read_json(store_root / "datasets/transactions/v2.json")
     indexed = {p["key"]: p["key_index"] for p in v2["partitions"] if p["key"] in earlier}
     assert all(entry is not None for entry in indexed.values())
 
-    reads.clear()
+    calls.clear()
     sample.land_renamed(day, "wider", ["0-second", "z-second"], [2, 3])
     assert ingest()["version"]["version"] == "v3"
-    assert [r for r in reads if r in earlier] == []  # their hashed keys hold neither id
+    assert [r for r in read_keys(calls) if r in earlier] == []  # hashed keys hold neither
     said = [r.getMessage() for r in caplog.records if "keys checked against" in r.getMessage()]
     n, m = len(earlier), len(earlier) + 1  # v3 extends v2: v1's and the "wide" file's
     assert said == [
@@ -146,14 +130,14 @@ def test_an_indexed_partition_is_read_only_when_its_hashed_keys_meet_a_new_key(
     v3 = read_json(store_root / "datasets/transactions/v3.json")
     assert {p["key"]: p["key_index"] for p in v3["partitions"] if p["key"] in earlier} == indexed
 
-    reads.clear()
+    calls.clear()
     frame = pq.read_table(io.BytesIO((store_root / earlier[-1]).read_bytes())).to_pandas()
     held = frame.query("is_fraud == 0")["transaction_id"].iloc[0]
     sample.land_renamed(day, "again", ["0-third", held, "z-third"], [4, 5, 6])
     (outcome,) = ingest()["files"]
     assert outcome["status"] == "quarantined"
     assert "1 row(s) repeat a primary key (transaction_id)" in outcome["reasons"]
-    assert [r for r in reads if r in earlier] == [earlier[-1]]  # the one holding it
+    assert [r for r in read_keys(calls) if r in earlier] == [earlier[-1]]  # the one holding it
 
 
 def test_keys_meeting_every_range_are_matched_one_partition_at_a_time(
@@ -166,7 +150,6 @@ def test_keys_meeting_every_range_are_matched_one_partition_at_a_time(
 
     from schemas.settings import load_settings
     from tasks.core.ingest import keys
-    from tasks.io import dataset_keys
     from tasks.io.landing import write_landing
 
     sample.land(sample.days[:2])
@@ -178,19 +161,14 @@ def test_keys_meeting_every_range_are_matched_one_partition_at_a_time(
     repeats = pd.concat([first.iloc[[5, 1]], second.iloc[[3]]], ignore_index=True)
     fresh = second.iloc[[0, 1]].assign(transaction_id=["new-a", "new-b"])
     body = pd.concat([repeats, fresh], ignore_index=True).to_csv(index=False).encode()
-    reads: list[list[str]] = []
     seen: list[pd.DataFrame] = []
-    key_tables, resolve = dataset_keys._key_tables, keys.resolve
-
-    def recording(store: Any, parts: list[tuple[str, str]], key_cols: list[str]) -> Any:
-        reads.append([key for key, _ in parts])
-        return key_tables(store, parts, key_cols)
+    resolve = keys.resolve
 
     def spying(existing: pd.DataFrame, *args: Any, **kwargs: Any) -> Any:
         seen.append(existing)
         return resolve(existing, *args, **kwargs)
 
-    monkeypatch.setattr(dataset_keys, "_key_tables", recording)
+    reads = record_key_reads(monkeypatch)
     monkeypatch.setattr(keys, "resolve", spying)
     day = sample.days[1]
     write_landing(load_settings(), "transactions", day, {f"transactions-{day}-mix.csv": body})
@@ -220,7 +198,7 @@ def test_a_damaged_key_index_is_named_by_the_audit_and_not_trusted_by_a_commit(
     env: Path, store_root: Path, sample: Sample, ingest: Run, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from schemas.settings import load_settings
-    from tasks.io import audit, dataset_keys
+    from tasks.io import audit
 
     sample.land(sample.days[:2])
     ingest()
@@ -238,27 +216,20 @@ def test_a_damaged_key_index_is_named_by_the_audit_and_not_trusted_by_a_commit(
     assert [(f["what"], f["where"]) for f in findings] == [
         ("partition key index damaged", index.as_uri())
     ]
-    reads: list[str] = []
-    key_tables = dataset_keys._key_tables
-
-    def recording(store: Any, parts: list[tuple[str, str]], key_cols: list[str]) -> Any:
-        reads.extend(key for key, _ in parts)
-        return key_tables(store, parts, key_cols)
-
-    monkeypatch.setattr(dataset_keys, "_key_tables", recording)
+    calls = record_key_reads(monkeypatch)
     sample.land_renamed(day, "wider", ["0-second", "z-second"], [2, 3])
     assert ingest()["version"]["version"] == "v3"
-    assert part["key"] in reads  # its index failed its sha256: the partition was read
+    assert part["key"] in read_keys(calls)  # its index failed its sha256: partition read
     v3 = read_json(store_root / "datasets/transactions/v3.json")
     (again,) = [p for p in v3["partitions"] if p["key"] == part["key"]]
     assert again["key_index"] is None  # the store never replaces it: no longer named
     assert index.read_bytes() == bytes(body)
 
     index.unlink()  # what an operator does with the object verify names
-    reads.clear()
+    calls.clear()
     sample.land_renamed(day, "widest", ["0-third", "z-third"], [4, 5])
     assert ingest()["version"]["version"] == "v4"
-    assert part["key"] in reads
+    assert part["key"] in read_keys(calls)
     v4 = read_json(store_root / "datasets/transactions/v4.json")
     (healed,) = [p for p in v4["partitions"] if p["key"] == part["key"]]
     assert healed["key_index"] == part["key_index"]  # the same hashes, written again

@@ -12,6 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from tests.helpers.samples import Sample, sha256_hex
+from tests.helpers.store import read_keys, record_key_reads
 
 pytestmark = pytest.mark.integration
 
@@ -183,7 +184,6 @@ def test_partitions_hashed_keys_are_stored_encrypted_and_spare_the_next_commit_o
     """A file whose keys meet every partition's range ("0..." to "z..."): the commit reads
     the earlier partitions from S3 and stores their hashed keys beside them (encrypted,
     checksummed); the next such commit reads those, not the partitions."""
-    from tasks.io import dataset_keys
 
     sample.land(sample.days[:2])
     ingest()
@@ -199,14 +199,7 @@ def test_partitions_hashed_keys_are_stored_encrypted_and_spare_the_next_commit_o
         head = s3.head_object(Bucket=BUCKET, Key=f"{PREFIX}/{key}", ChecksumMode="ENABLED")
         assert head["ServerSideEncryption"] == "AES256"
         assert sha256_hex(get(s3, key)) == part["key_index"]["sha256"]
-    reads: list[str] = []
-    key_tables = dataset_keys._key_tables
-
-    def recording(store: Any, parts: list[tuple[str, str]], key_cols: list[str]) -> Any:
-        reads.extend(key for key, _ in parts)
-        return key_tables(store, parts, key_cols)
-
-    monkeypatch.setattr(dataset_keys, "_key_tables", recording)
+    calls = record_key_reads(monkeypatch)
     sample.land_renamed(day, "wider", ["0-second", "z-second"], [2, 3])
     assert ingest()["version"]["version"] == "v3"
-    assert not set(reads) & {p["key"] for p in indexed}
+    assert not set(read_keys(calls)) & {p["key"] for p in indexed}

@@ -31,3 +31,24 @@ def check_partitions(store_root: Path, manifest: dict[str, Any]) -> None:
         assert key == f"{CURATED}date={part['date']}/{part['sha256']}.parquet"
         body = (store_root / key).read_bytes()
         assert sha256_hex(body) == part["sha256"], key
+
+
+def record_key_reads(monkeypatch: Any) -> list[list[str]]:
+    """Record the partitions each key read of a commit asks for (one list per read), while
+    the reads still happen: ``tasks.io.dataset_keys._key_tables`` spied on."""
+    from tasks.io import dataset_keys
+
+    reads: list[list[str]] = []
+    key_tables = dataset_keys._key_tables
+
+    def recording(store: Any, parts: list[tuple[str, str]], key_cols: list[str]) -> Any:
+        reads.append([key for key, _ in parts])
+        return key_tables(store, parts, key_cols)
+
+    monkeypatch.setattr(dataset_keys, "_key_tables", recording)
+    return reads
+
+
+def read_keys(reads: list[list[str]]) -> list[str]:
+    """Every partition key read, in order (``record_key_reads``' lists joined)."""
+    return [key for read in reads for key in read]
