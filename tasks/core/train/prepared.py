@@ -71,6 +71,11 @@ def sort_events(frame: pd.DataFrame, time_col: str, keys: list[str]) -> pd.DataF
     order = _by_time_alone(table, columns)
     if order is None:
         order = pc.sort_indices(table, sort_keys=[(c, "ascending") for c in columns]).to_numpy()
+    return _reordered(frame, order)
+
+
+def _reordered(frame: pd.DataFrame, order: np.ndarray) -> pd.DataFrame:
+    """``frame``'s rows in ``order``, with a fresh index."""
     moved = np.flatnonzero(order != np.arange(len(order)))
     if not len(moved):  # partitions in date order of files in event order often are
         return frame.reset_index(drop=True)
