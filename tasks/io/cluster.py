@@ -18,6 +18,8 @@ from __future__ import annotations
 import itertools
 import logging
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -50,31 +52,71 @@ def fit_on_dask(
     categorical: list[int],
     address: str,
 ) -> Fitted:
-    """Train ``spec`` on the cluster at ``address``; the card's engine says where.
+    """Train ``spec`` on the cluster at ``address`` on matrices prepared here (scattered
+    over the workers); the card's engine says where.
 
     Raises:
         RetrainError: the scheduler cannot be reached, or it has no worker.
     """
+    dask_params(spec)
+    with session(address) as (client, workers):
+        placed = _scattered(client, train, workers)
+        columns = (feature_names, categorical)
+        return fit_placed(client, workers, spec, placed, valid, columns, address)
+
+
+def dask_params(spec: ModelSpec) -> dict[str, Any]:
+    """The booster's parameters on a cluster (each worker its own threads), after checking
+    that the round can be chosen by their metric (before the cluster does any work)."""
+    params = {k: v for k, v in booster_params(spec).items() if k != "num_threads"}
+    metric_of(params)
+    return params
+
+
+@contextmanager
+def session(address: str) -> Iterator[tuple[Any, list[str]]]:
+    """A client of the scheduler at ``address`` and its workers' addresses, sorted (block
+    *i* of the data goes to worker *i*); the client is the default while it is open
+    (lightgbm.dask waits on the default client).
+
+    Raises:
+        RetrainError: the scheduler cannot be reached, or it has no worker.
+    """
+    client = connect(address)
+    _order_who_has(client)
+    with client:
+        yield client, _workers(client, address)
+
+
+def fit_placed(
+    client: Any,
+    workers: list[str],
+    spec: ModelSpec,
+    data: tuple[Any, Any, Any],
+    valid: Matrix,
+    columns: tuple[list[str], list[int]],
+    address: str,
+) -> Fitted:
+    """Fit on Dask arrays already on the workers (``data``: rows, labels and, for a ranker,
+    group sizes), then choose the round on ``valid`` and cut the model text there."""
     import lightgbm as lgb
 
     # lightgbm.dask prints its progress ("Finding random open ports...") to stdout, which
     # would corrupt `--json` output: route LightGBM's messages to logging instead.
     lgb.register_logger(LOGGER)
-    params = {k: v for k, v in booster_params(spec).items() if k != "num_threads"}
-    metric_of(params)  # a metric the round can be chosen by, before the cluster works
-    client = connect(address)  # the default client: lightgbm.dask waits on it
-    _order_who_has(client)
-    with client:
-        workers = _workers(client, address)
-        x, y, group = _scattered(client, train, workers)
-        kind = lgb.DaskLGBMRanker if spec.task == Task.RANKING else lgb.DaskLGBMClassifier
-        model = kind(client=client, n_estimators=spec.lightgbm.num_boost_round, **params)
-        extra = {"group": group} if group is not None else {}
-        model.fit(x, y, feature_name=feature_names, categorical_feature=categorical, **extra)
-        booster = lgb.Booster(model_str=without_network(model.booster_.model_to_string()))
+    params = dask_params(spec)
+    x, y, group = data
+    kind = lgb.DaskLGBMRanker if spec.task == Task.RANKING else lgb.DaskLGBMClassifier
+    model = kind(client=client, n_estimators=spec.lightgbm.num_boost_round, **params)
+    extra = {"group": group} if group is not None else {}
+    model.fit(x, y, feature_name=columns[0], categorical_feature=columns[1], **extra)
+    booster = lgb.Booster(model_str=without_network(model.booster_.model_to_string()))
     progress = early_stopped(booster, valid, params, spec.lightgbm.early_stopping_rounds)
+    # The booster the gate scores with is the one stored: cut at the chosen round (locally,
+    # LightGBM's early stopping leaves the booster predicting with that round).
+    cut = lgb.Booster(model_str=booster.model_to_string(num_iteration=progress.best_round))
     engine = {"kind": "dask", "workers": len(workers), "scheduler": address}
-    return Fitted(booster, progress, None, engine)
+    return Fitted(cut, progress, None, engine)
 
 
 def connect(address: str) -> Any:

@@ -14,19 +14,20 @@ from prefect.cache_policies import NO_CACHE
 from schemas.automations import automations_path, load_automations
 from schemas.contracts import load_contract
 from schemas.settings import Settings
-from schemas.specs import ModelSpec, Task, load_model_spec
+from schemas.specs import Features, ModelSpec, Task, load_model_spec
 from tasks.core.costs import RunCost
 from tasks.core.gate.cards import Lineage
 from tasks.core.gate.decision import Decision, Evidence, decide_promotion
-from tasks.core.gate.measure import Scorer, gather_evidence
+from tasks.core.gate.measure import Scorer, gather_evidence, needs_own_holdout
 from tasks.core.keys import training_key
 from tasks.core.train.binary import prepare_binary
 from tasks.core.train.booster import LOCAL, Fitted
 from tasks.core.train.plans import budget_refusal, skip_reason
-from tasks.core.train.prepared import NotEnoughData, Prepared, train_model
+from tasks.core.train.prepared import NotEnoughData, Prepared, holdout_built, train_model
 from tasks.core.train.ranking import prepare_ranking
 from tasks.io import accounting, artifacts, cluster, datasets
 from tasks.io.checkpoints import StoreCheckpoints, stop_on_sigterm
+from tasks.io.cluster_data import ClusterTraining
 from tasks.io.lineage import code_version
 from tasks.io.registry import ModelVersionRecord
 from tasks.io.runtime import runtime
@@ -62,12 +63,13 @@ class Trained:
     text: str
     wall_seconds: float
     cpu_seconds: float
-    frame: pd.DataFrame = field(repr=False)
+    frame: pd.DataFrame | None = field(repr=False)  # None: the data stayed on the cluster
     progress: dict[str, Any] = field(default_factory=dict)
     resumed_from: int | None = None  # checkpoint round this run continued from
     run_id: int | None = None  # the training run in the registry
     cost: RunCost | None = None
     engine: dict[str, Any] = field(default_factory=lambda: dict(LOCAL))
+    champion_holdout: pd.DataFrame | None = field(default=None, repr=False)  # built there
 
 
 @task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=2)
@@ -98,8 +100,18 @@ def plan_training(model: str, dataset_version: str | None, settings: Settings) -
 
 @task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=2)
 def load_training_frames(plan: Plan, settings: Settings) -> dict[str, pd.DataFrame]:
-    """Every dataset of the plan at its version (each partition verified); events sorted."""
+    """Every dataset of the plan at its version (each partition verified); events sorted.
+
+    None when the model is prepared on the Dask cluster: its workers read the partitions."""
+    if prepared_on_cluster(plan.spec, settings):
+        return {}
     return datasets.load_frames(plan.dataset_versions, settings, step_logger())
+
+
+def prepared_on_cluster(spec: ModelSpec, settings: Settings) -> bool:
+    """Whether the model's data is prepared on the Dask cluster rather than here: binary
+    models with ``RETRAIN_DASK_ADDRESS`` set (a ranker's candidates are built here)."""
+    return bool(settings.dask_address) and spec.task == Task.BINARY
 
 
 @task(cache_policy=NO_CACHE)
@@ -112,16 +124,17 @@ def train_challenger(
     fails or is interrupted (the compute was spent all the same).
     """
     start = (time.perf_counter(), time.process_time())
-    try:
-        prepared = _prepare(plan, frames, settings)
-    except NotEnoughData as exc:
-        return f"not enough data: {exc}"  # recorded as a zero-cost skipped run
-    run_id = accounting.start_run(plan.model, plan.training_key, settings)
-    try:
-        fitted = _fit(plan, prepared, run_id, settings)
-    except BaseException as exc:
-        accounting.finish_run(run_id, final_status(exc), None, None, _since(start), settings)
-        raise
+    with _engine(plan, frames, settings) as engine:
+        try:
+            prepared = engine.prepare()
+        except NotEnoughData as exc:
+            return f"not enough data: {exc}"  # recorded as a zero-cost skipped run
+        run_id = accounting.start_run(plan.model, plan.training_key, settings)
+        try:
+            fitted = engine.fit(prepared, run_id)
+        except BaseException as exc:
+            accounting.finish_run(run_id, final_status(exc), None, None, _since(start), settings)
+            raise
     wall, cpu = _since(start)
     progress = fitted.progress
     step_logger().info(
@@ -129,10 +142,10 @@ def train_challenger(
         *(plan.model, progress.best_round, progress.rounds, prepared.rows, wall),
     )
     cost = accounting.price_run(wall, settings)
-    main = frames[plan.spec.datasets[0]]
+    main = frames.get(plan.spec.datasets[0])
     return Trained(
         prepared, fitted.booster, fitted.text, wall, cpu, main, progress.to_dict(),
-        fitted.resumed_from, run_id, cost, fitted.engine,
+        fitted.resumed_from, run_id, cost, fitted.engine, engine.champion_holdout,
     )  # fmt: skip
 
 
@@ -153,6 +166,52 @@ def abandon_run(trained: Trained, exc: BaseException, settings: Settings) -> Non
 
 def _since(start: tuple[float, float]) -> tuple[float, float]:
     return time.perf_counter() - start[0], time.process_time() - start[1]
+
+
+class _Here:
+    """Prepared here from the loaded frames; trained here or, for a ranker with
+    ``RETRAIN_DASK_ADDRESS``, on matrices scattered to the cluster."""
+
+    champion_holdout = None
+
+    def __init__(self, plan: Plan, frames: dict[str, pd.DataFrame], settings: Settings) -> None:
+        self.plan, self.frames, self.settings = plan, frames, settings
+
+    def __enter__(self) -> _Here:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def prepare(self) -> Prepared:
+        return _prepare(self.plan, self.frames, self.settings)
+
+    def fit(self, prepared: Prepared, run_id: int) -> Fitted:
+        return _fit(self.plan, prepared, run_id, self.settings)
+
+
+def _engine(
+    plan: Plan, frames: dict[str, pd.DataFrame], settings: Settings
+) -> _Here | ClusterTraining:
+    """Where the challenger is prepared and trained (see :func:`prepared_on_cluster`)."""
+    address = settings.dask_address
+    if address is None or not prepared_on_cluster(plan.spec, settings):
+        return _Here(plan, frames, settings)
+    dataset = plan.spec.datasets[0]
+    contract = load_contract(dataset, settings.specs_dir)
+    manifest = datasets.load_manifest(dataset, plan.dataset_versions[dataset], settings)
+    parts = [(str(p["key"]), str(p["sha256"])) for p in manifest["partitions"]]
+    champion = None
+    if plan.champion is not None:  # its holdout is built there too if its builder differs
+        card = artifacts.load_card(plan.champion, settings)
+        champion = Features.model_validate(card["features"]["spec"])
+    step_logger().info(
+        "preparing and training %s on the Dask cluster at %s: its workers read the %d"
+        " partition(s) of %s@%s", *(plan.model, address, len(parts), dataset,
+        plan.dataset_versions[dataset]),
+    )  # fmt: skip
+    order = (contract.require_event_time(), contract.row_keys())
+    return ClusterTraining(address, plan.spec, order, parts, settings, champion)
 
 
 def _prepare(plan: Plan, frames: dict[str, pd.DataFrame], settings: Settings) -> Prepared:
@@ -196,9 +255,13 @@ def evaluate_challenger(plan: Plan, trained: Trained, settings: Settings) -> Evi
     """Score challenger and champion on the same holdout; measure the guards."""
     champion = artifacts.load_scorer(plan.champion, settings)[0] if plan.champion else None
     challenger = Scorer(trained.booster, trained.prepared.encoding, plan.spec.features)
-    return gather_evidence(
-        plan.spec, trained.prepared, challenger, trained.text, trained.frame, champion
-    )
+    own = None  # the holdout with the champion's own features, when they are built otherwise
+    binary = plan.spec.task == Task.BINARY
+    if champion is not None and binary and needs_own_holdout(plan.spec, champion.features):
+        own = trained.champion_holdout
+        if own is None and trained.frame is not None:
+            own = holdout_built(champion.features, trained.frame, trained.prepared.test_rows)
+    return gather_evidence(plan.spec, trained.prepared, challenger, trained.text, champion, own)
 
 
 @task(cache_policy=NO_CACHE)

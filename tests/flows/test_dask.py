@@ -4,11 +4,14 @@ with two single-threaded worker processes on 127.0.0.1, through ``RETRAIN_DASK_A
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from tests.helpers.samples import Sample
@@ -56,6 +59,7 @@ def test_both_workers_train_and_the_same_partitions_give_the_same_model(
     progress = first.progress
     assert 0 < progress.best_round < progress.rounds <= spec.lightgbm.num_boost_round
     assert first.text.count("Tree=") == progress.best_round  # cut at the chosen round
+    assert first.booster.num_trees() == progress.best_round  # and so is what the gate scores
 
 
 def test_a_ranker_trains_on_both_workers_with_whole_query_groups(cluster_address: str) -> None:
@@ -151,11 +155,20 @@ def test_the_retraining_flow_trains_on_the_cluster_and_the_card_says_so(
     ingest: Callable[[], dict[str, Any]],
     retrain: Callable[..., dict[str, Any]],
     monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
+    from tasks.io import datasets
+
     monkeypatch.setenv("RETRAIN_DASK_ADDRESS", cluster_address)
     sample.land(sample.backfill)
     assert ingest()["version"]["version"] == "v1"
 
+    def not_here(*args: Any) -> None:
+        raise AssertionError("the flow loaded the dataset: the cluster's workers read it")
+
+    monkeypatch.setattr(datasets, "load_frames", not_here)
+    monkeypatch.setattr(datasets, "load_dataset_frame", not_here)
+    caplog.set_level(logging.INFO, logger="prefect")
     result = retrain()
 
     assert result["outcome"] == "promoted", result
@@ -166,6 +179,8 @@ def test_the_retraining_flow_trains_on_the_cluster_and_the_card_says_so(
     assert not list((env / "store").glob("checkpoints/**/*.txt"))  # none on a cluster
     page = (env / "store/reports/fraud/v1/report.html").read_text(encoding="utf-8")
     assert f"Dask cluster: 2 workers, scheduler {cluster_address}" in page
+    said = f"on the Dask cluster at {cluster_address}: its workers read the 3 partition(s)"
+    assert said in caplog.text
 
 
 def test_ingestion_validates_each_file_as_a_task_on_the_cluster(
@@ -203,3 +218,137 @@ def _ingest_tasks_seen(dask_scheduler: Any) -> int:
         for name, prefix in dask_scheduler.task_prefixes.items()
         if name == "ingest_file"
     )
+
+
+@dataclass(frozen=True)
+class _Version:
+    """The latest transactions version as the flow sees it, and prepared here."""
+
+    frame: pd.DataFrame
+    order: tuple[str, list[str]]
+    partitions: list[tuple[str, str]]
+    settings: Any
+
+    def here(self, spec: Any) -> Any:
+        from tasks.core.train.binary import prepare_binary
+
+        return prepare_binary(self.frame, spec, *self.order)
+
+    def cluster(self, address: str, spec: Any, champion: Any = None) -> Any:
+        from tasks.io.cluster_data import ClusterTraining
+
+        return ClusterTraining(address, spec, self.order, self.partitions, self.settings, champion)
+
+
+def _latest_version() -> _Version:
+    import logging
+
+    from schemas.contracts import load_contract
+    from schemas.settings import load_settings
+    from tasks.io import datasets
+    from tasks.io.runtime import runtime
+
+    settings = load_settings()
+    version = runtime(settings).registry.latest_dataset_version("transactions").version
+    frames = datasets.load_frames({"transactions": version}, settings, logging.getLogger())
+    contract = load_contract("transactions", settings.specs_dir)
+    manifest = datasets.load_manifest("transactions", version, settings)
+    parts = [(p["key"], p["sha256"]) for p in manifest["partitions"]]
+    order = (contract.require_event_time(), contract.row_keys())
+    return _Version(frames["transactions"], order, parts, settings)
+
+
+def _sorted_rows(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    rows = np.nan_to_num(np.column_stack([x, y]), nan=-1e300)
+    return rows[np.lexsort(rows.T[::-1])]
+
+
+def test_the_cluster_prepares_what_one_machine_prepares_and_trains_reproducibly(
+    cluster_address: str, env: Path, sample: Sample, ingest: Callable[[], dict[str, Any]]
+) -> None:
+    from schemas.specs import Features, load_model_spec
+    from tasks.core.train.prepared import holdout_built
+
+    sample.land(sample.backfill)
+    assert ingest()["version"]["version"] == "v1"
+    version = _latest_version()
+    spec = load_model_spec("fraud", version.settings.specs_dir)
+    champion = Features(numeric=["amount", "customer_age"])  # no builder: its own holdout
+    here = version.here(spec)
+
+    with version.cluster(cluster_address, spec, champion) as training:
+        there = training.prepare()
+        fitted = training.fit(there)
+
+    assert there.windows == here.windows and there.encoding == here.encoding
+    assert there.encoding.categorical  # vocabularies joined from both blocks
+    assert there.rows == here.rows and there.slice_columns == here.slice_columns
+    assert there.fingerprint == here.fingerprint  # the same holdout, row for row
+    for split in ("valid", "test"):
+        np.testing.assert_array_equal(getattr(there, split).x, getattr(here, split).x)
+        np.testing.assert_array_equal(getattr(there, split).y, getattr(here, split).y)
+    pd.testing.assert_frame_equal(there.test_frame, here.test_frame)
+    assert len(there.train.y) == here.rows["train"] < 50_000  # the sample is every row here
+    np.testing.assert_array_equal(  # the same training rows, each with the same features
+        _sorted_rows(there.train.x, there.train.y), _sorted_rows(here.train.x, here.train.y)
+    )
+    assert training.champion_holdout is not None
+    own = holdout_built(champion, version.frame, here.test_rows)
+    pd.testing.assert_frame_equal(training.champion_holdout[own.columns], own)
+    assert fitted.engine == {"kind": "dask", "workers": 2, "scheduler": cluster_address}
+    assert fitted.text.count("Tree=") == fitted.progress.best_round
+
+    with version.cluster(cluster_address, spec) as again:
+        assert again.fit(again.prepare()).text == fitted.text  # same partitions, same workers
+        assert again.champion_holdout is None  # no champion
+
+
+def test_too_little_data_on_the_cluster_is_not_enough_data(
+    cluster_address: str, env: Path, sample: Sample, ingest: Callable[[], dict[str, Any]]
+) -> None:
+    from schemas.specs import load_model_spec
+    from tasks.core.train.prepared import NotEnoughData
+
+    sample.land(sample.backfill)
+    ingest()
+    version = _latest_version()
+    spec = load_model_spec("fraud", version.settings.specs_dir)
+    spec = spec.model_copy(update={"split": spec.split.model_copy(update={"min_rows": 10**6})})
+    training = version.cluster(cluster_address, spec)
+    with training, pytest.raises(NotEnoughData, match=r"train window has \d+ rows and \d+ pos"):
+        training.prepare()
+
+
+@pytest.mark.parametrize("engine", ["here", "dask"])
+def test_a_champion_built_by_another_builder_is_judged_on_its_own_features(
+    engine: str,
+    cluster_address: str,
+    env: Path,
+    sample: Sample,
+    ingest: Callable[[], dict[str, Any]],
+    retrain: Callable[..., dict[str, Any]],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    """The spec drops its builder: the champion (built with it) is scored on the holdout
+    with its own history features, built here from the loaded frame or on the cluster."""
+    import yaml
+
+    from tests.helpers.samples import relaxed_fraud_spec
+
+    if engine == "dask":
+        monkeypatch.setenv("RETRAIN_DASK_ADDRESS", cluster_address)
+    sample.land(sample.backfill)
+    ingest()
+    first = retrain()
+    assert first["outcome"] == "promoted", first
+    spec = relaxed_fraud_spec()
+    spec["features"] = {"numeric": ["amount", "customer_age"], "categorical": ["channel"]}
+    (tmp_path / "specs" / "models").mkdir(parents=True)
+    (tmp_path / "specs" / "models" / "fraud.yaml").write_text(yaml.safe_dump(spec), "utf-8")
+    monkeypatch.setenv("RETRAIN_SPECS_DIR", str(tmp_path / "specs"))
+
+    second = retrain()
+
+    assert second["version"] == "v2" and second["previous_champion"] == "v1", second
+    assert second["champion_metrics"] == first["metrics"]  # the same rows, the same scores

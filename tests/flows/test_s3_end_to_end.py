@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -203,3 +204,40 @@ def test_partitions_hashed_keys_are_stored_encrypted_and_spare_the_next_commit_o
     sample.land_renamed(day, "wider", ["0-second", "z-second"], [2, 3])
     assert ingest()["version"]["version"] == "v3"
     assert not set(read_keys(calls)) & {p["key"] for p in indexed}
+
+
+def test_the_cluster_s_workers_read_the_partitions_from_s3_and_a_damaged_one_is_refused(
+    s3: Any, sample: Sample, ingest: Run, retrain: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cluster started with the store's credentials and endpoint in its environment (as
+    the README asks of workers) trains from the S3 partitions; the flow never loads them."""
+    from distributed import LocalCluster
+
+    from schemas.errors import IntegrityError
+    from tasks.io import datasets
+
+    sample.land(sample.backfill)
+    assert ingest()["version"]["version"] == "v1"
+    monkeypatch.setattr(datasets, "load_frames", _not_here)
+    with LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+        dashboard_address="127.0.0.1:0",
+    ) as cluster:  # fmt: skip
+        monkeypatch.setenv("RETRAIN_DASK_ADDRESS", cluster.scheduler_address)
+        manifest = json.loads(get(s3, "datasets/transactions/v1.json"))
+        damaged = manifest["partitions"][0]["key"]
+        body = get(s3, damaged)
+        s3.put_object(Bucket=BUCKET, Key=f"{PREFIX}/{damaged}", Body=body[:-8])
+        with pytest.raises(IntegrityError, match=f"sha256 mismatch for '{re.escape(damaged)}'"):
+            retrain()
+        s3.put_object(Bucket=BUCKET, Key=f"{PREFIX}/{damaged}", Body=body)
+
+        result = retrain()
+
+    assert result["outcome"] == "promoted", result
+    card = json.loads(get(s3, "models/fraud/v1/card.json"))
+    assert card["training"]["engine"]["kind"] == "dask"
+
+
+def _not_here(*args: Any) -> None:
+    raise AssertionError("the flow loaded the dataset: the cluster's workers read it")

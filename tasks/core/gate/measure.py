@@ -17,7 +17,7 @@ from tasks.core.train import features as feats
 from tasks.core.train.booster import predict
 from tasks.core.train.linear import NAME as LINEAR
 from tasks.core.train.linear import fit_linear_baseline
-from tasks.core.train.prepared import Prepared, score_holdout
+from tasks.core.train.prepared import Prepared
 
 # Ranking baselines, scored on the holdout's own candidates: (feature, tie-breaker) whose
 # value orders each user's list. Recent-positive popularity (items rated relevant within
@@ -42,10 +42,14 @@ def gather_evidence(
     prep: Prepared,
     challenger: Scorer,
     text: str,
-    frame: pd.DataFrame,
     champion: Scorer | None,
+    champion_holdout: pd.DataFrame | None = None,
 ) -> Evidence:
-    """Metrics of challenger (and champion) on the same holdout, plus every guard measurement."""
+    """Metrics of challenger (and champion) on the same holdout, plus every guard measurement.
+
+    ``champion_holdout``: the holdout rows with the champion's own features built, when its
+    builder is not the challenger's (:func:`needs_own_holdout`); else the champion is
+    scored on the challenger's holdout frame, which holds every column it reads."""
     robust = spec.policy.guards.robustness
     noise = robust.noise if robust else 0.01
     numeric = len(prep.encoding.numeric)
@@ -56,7 +60,7 @@ def gather_evidence(
         )
     else:
         scores = predict(challenger.booster, prep.test.x)  # the holdout matrix was built for it
-        evidence = _binary(spec, prep, scores, frame, champion)
+        evidence = _binary(spec, prep, scores, champion, champion_holdout)
         shift = robustness_shift(
             challenger.booster, prep.test.x, numeric, noise, spec.seed, scores=scores
         )
@@ -68,17 +72,26 @@ def gather_evidence(
     )
 
 
+def needs_own_holdout(spec: ModelSpec, champion: Features) -> bool:
+    """Whether the champion's features must be built anew for the holdout: its builder
+    derives other columns than the challenger's (same builder: only the encoding differs)."""
+    return champion.builder != spec.features.builder
+
+
 def _binary(
-    spec: ModelSpec, prep: Prepared, scores: np.ndarray, frame: pd.DataFrame, champ: Scorer | None
+    spec: ModelSpec,
+    prep: Prepared,
+    scores: np.ndarray,
+    champ: Scorer | None,
+    champ_holdout: pd.DataFrame | None,
 ) -> Evidence:
     champ_scores = None
-    if champ is not None and champ.features == spec.features:  # same features: re-encode
-        champ_scores = predict(champ.booster, feats.encode(prep.test_frame, champ.encoding))
-    elif champ is not None:  # its own features, built on the whole frame (same history)
-        champ_scores = score_holdout(
-            champ.booster, champ.features, champ.encoding, frame, prep.test_rows
-        )
-    linear = fit_linear_baseline(prep.train, prep.encoding, spec.seed)
+    if champ is not None:  # its own encoding of the same rows
+        rows = prep.test_frame if champ_holdout is None else champ_holdout
+        champ_scores = predict(champ.booster, feats.encode(rows, champ.encoding))
+    linear = fit_linear_baseline(
+        prep.train, prep.encoding, spec.seed, window_rows=prep.rows["train"]
+    )
     baseline = linear.predict(prep.test.x)
     evidence = evaluate_binary(
         spec.policy,

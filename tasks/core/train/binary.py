@@ -29,13 +29,10 @@ def prepare_binary(
     windows = compute_windows(as_of if as_of is not None else times.max(), spec.split)
     masks = split_masks(times, windows)
     y_all = built.frame[spec.target].to_numpy(dtype=float)
-    for name, mask in zip(("train", "validation", "test"), masks, strict=True):
-        count, positives = int(mask.sum()), int(y_all[mask].sum())
-        if count < spec.split.min_rows or positives == 0:
-            raise NotEnoughData(
-                f"{name} window has {count} rows and {positives} positives "
-                f"(needs {spec.split.min_rows} rows and a positive)"
-            )
+    names = ("train", "validation", "test")
+    counts = {name: int(mask.sum()) for name, mask in zip(names, masks, strict=True)}
+    positives = {name: int(y_all[mask].sum()) for name, mask in zip(names, masks, strict=True)}
+    require_windows(counts, positives, spec.split.min_rows)
     encoding = feats.fit_encoding(built, masks[0])
     x_all = feats.encode(built.frame, encoding)
     rows = [_contiguous(m) for m in masks]
@@ -47,6 +44,17 @@ def prepare_binary(
     return Prepared(
         windows, encoding, train, valid, test, test_frame, test_rows, slices, fingerprint
     )
+
+
+def require_windows(rows: dict[str, int], positives: dict[str, int], min_rows: int) -> None:
+    """Raises NotEnoughData: a split (train, validation, test) has fewer than ``min_rows``
+    rows or no positive label."""
+    for name, count in rows.items():
+        if count < min_rows or positives[name] == 0:
+            raise NotEnoughData(
+                f"{name} window has {count} rows and {positives[name]} positives "
+                f"(needs {min_rows} rows and a positive)"
+            )
 
 
 def _contiguous(mask: np.ndarray) -> slice | np.ndarray:

@@ -69,6 +69,10 @@ def age_bands(age: pd.Series) -> pd.Series:
 
 BUILDERS: dict[str, Builder] = {"transaction_behaviour": transaction_behaviour}
 
+# The column each builder's history features read a whole entity's rows by: on a Dask
+# cluster, rows are shuffled into blocks by it, so that every entity's past is in its block.
+HISTORY_KEYS: dict[str, str] = {"transaction_behaviour": "customer_id"}
+
 
 def build(df: pd.DataFrame, features: Features) -> Built:
     """Apply the spec's builder (if any) and return every feature column name."""

@@ -44,9 +44,16 @@ class LinearBaseline:
 
 
 def fit_linear_baseline(
-    train: Matrix, encoding: Encoding, seed: int, max_rows: int = MAX_ROWS
+    train: Matrix,
+    encoding: Encoding,
+    seed: int,
+    max_rows: int = MAX_ROWS,
+    window_rows: int | None = None,
 ) -> LinearBaseline:
-    """Fit the baseline on the training window (at most ``max_rows`` rows, seeded)."""
+    """Fit the baseline on the training window (at most ``max_rows`` rows, seeded).
+
+    ``window_rows``: the window's size when ``train`` is already a sample of it (the
+    training rows of a model prepared on a Dask cluster stay on its workers)."""
     from sklearn.compose import ColumnTransformer
     from sklearn.impute import SimpleImputer
     from sklearn.linear_model import LogisticRegression
@@ -75,4 +82,4 @@ def fit_linear_baseline(
     )  # fmt: skip
     keep = sample_positions(len(train.y), max_rows, seed)
     model.fit(train.x[keep], train.y[keep].astype(int))
-    return LinearBaseline(model, len(keep), len(train.y))
+    return LinearBaseline(model, len(keep), window_rows or len(train.y))

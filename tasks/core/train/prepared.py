@@ -45,11 +45,12 @@ class Prepared:
     test_groups: np.ndarray | None = None  # ranking: query group of each holdout row
     truth: Truth | None = None  # ranking: every relevant item of each holdout user
     info: dict[str, Any] = field(default_factory=dict)  # e.g. candidate recall, catalog size
+    train_rows: int | None = None  # set when ``train`` is a sample (the rest on a Dask cluster)
 
     @property
     def rows(self) -> dict[str, int]:
         return {
-            "train": len(self.train.y),
+            "train": len(self.train.y) if self.train_rows is None else self.train_rows,
             "validation": len(self.valid.y),
             "test": len(self.test.y),
         }
@@ -177,10 +178,11 @@ def score_holdout(
     frame: pd.DataFrame,
     rows: np.ndarray,
 ) -> np.ndarray:
-    """Score the holdout with any model, using its own features spec and encoding.
+    """Score the holdout with any model, using its own features spec and encoding."""
+    return predict(booster, feats.encode(holdout_built(features, frame, rows), encoding))
 
-    Features are built on the whole (sorted) frame, so history features of the
-    holdout rows see the same past as they did for the challenger.
-    """
-    built = feats.build(frame, features).frame
-    return predict(booster, feats.encode(built.iloc[rows], encoding))
+
+def holdout_built(features: Features, frame: pd.DataFrame, rows: np.ndarray) -> pd.DataFrame:
+    """The holdout ``rows`` with ``features`` built on the whole (sorted) frame, so history
+    features of the holdout rows see the same past as they did for the challenger."""
+    return feats.build(frame, features).frame.iloc[rows].reset_index(drop=True)

@@ -66,7 +66,7 @@ def test_must_beat_rejects_a_booster_that_adds_nothing_over_a_linear_model() -> 
     fitted = train_model(strict, prepared)
     scorer = Scorer(fitted.booster, prepared.encoding, strict.features)
 
-    evidence = gather_evidence(strict, prepared, scorer, fitted.text, frame, None)
+    evidence = gather_evidence(strict, prepared, scorer, fitted.text, None)
     decision = decide_promotion(evidence, strict.policy)
 
     [linear] = evidence.baselines
