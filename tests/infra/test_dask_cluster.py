@@ -90,6 +90,8 @@ def test_each_worker_uses_the_cores_it_requests_and_stays_under_its_memory_limit
     limit = args[args.index("--memory-limit") + 1]
     assert int(limit.removesuffix("GiB")) < int(resources["limits"]["memory"].removesuffix("Gi"))
     assert "env" not in container and "envFrom" not in container  # workers hold no secret
+    # their store access is the service account's role: infra/iam/dask-worker-role.json
+    assert rendered()["spec"]["worker"]["spec"]["serviceAccountName"] == "retrain-dask-worker"
 
 
 def test_the_scheduler_address_in_the_readme_is_the_service_the_operator_makes() -> None:

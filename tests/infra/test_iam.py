@@ -21,7 +21,7 @@ from tasks.core import layout
 
 ROOT = Path(__file__).resolve().parents[2]
 IAM = ROOT / "infra" / "iam"
-ROLES = ("ingestion", "training", "serving")
+ROLES = ("ingestion", "training", "serving", "dask-worker")
 BUCKET = "acme-ml"
 KMS_KEY = "arn:aws:kms:eu-west-1:123456789012:key/0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b"
 REGION = "eu-west-1"
@@ -168,6 +168,8 @@ NEEDS: dict[str, list[tuple[str, str]]] = {
         ("s3:GetObject", CARD),
         ("s3:GetObject", REFERENCE),
     ],
+    # Dask workers read the partitions a training run names (tasks/io/cluster_data.py).
+    "dask-worker": [("s3:GetObject", CURATED)],
 }
 LISTS: dict[str, list[str]] = {
     "ingestion": [
@@ -180,6 +182,7 @@ LISTS: dict[str, list[str]] = {
         CHAMPION,  # head(champion.json) before the first promotion
     ],
     "serving": ["models/fraud/", CHAMPION],
+    "dask-worker": [],  # keys from a manifest: a missing one is an error either way
 }
 
 
@@ -299,6 +302,14 @@ def test_serving_cannot_write_or_delete_anything(prefix: str) -> None:
     for key in (LANDING, CURATED, MANIFEST, QUARANTINE, CHECKPOINT, REPORT):
         assert not can(doc, prefix, "s3:GetObject", key), key  # no training data either
     assert not can_list(doc, prefix, "curated/")
+
+
+def test_dask_workers_read_the_curated_partitions_and_nothing_else(prefix: str) -> None:
+    doc = render("dask-worker", prefix)
+    for key in ALL_KEYS:
+        assert can(doc, prefix, "s3:GetObject", key) == (key == CURATED), key
+        for action in ("s3:PutObject", "s3:DeleteObject"):
+            assert not can(doc, prefix, action, key), (action, key)
 
 
 def test_training_cannot_write_data_or_landing(prefix: str) -> None:
