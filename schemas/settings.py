@@ -56,8 +56,9 @@ class Settings(BaseSettings):
     dask_address: str | None = Field(
         default=None,
         description="Dask scheduler address (tcp://host:8786): ingestion validates each file"
-        " as a task on that cluster and models train there with lightgbm.dask (README,"
-        " Beyond one machine). Unset: everything runs on this machine.",
+        " as a task on that cluster, and models train there with lightgbm.dask (a binary"
+        " model's partitions are read and prepared by the workers; README, Beyond one"
+        " machine). Unset: everything runs on this machine.",
     )
     ingest_batch_mb: float = Field(
         default=64.0,

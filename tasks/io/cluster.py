@@ -1,9 +1,10 @@
-"""Training on a Dask cluster (``RETRAIN_DASK_ADDRESS``): lightgbm.dask on the prepared
-matrices, one block of rows per worker.
+"""Training on a Dask cluster (``RETRAIN_DASK_ADDRESS``): lightgbm.dask on rows already on
+the workers, one block per worker.
 
-The flow prepares the matrices where it runs (features need each entity's whole history in
-order); the rows are then scattered over the workers in equal contiguous blocks, in the
-order of the workers' addresses (a ranker's blocks end on query-group boundaries), and
+A binary model's blocks are prepared on the workers themselves (cluster_data.py); a
+ranker's matrices are prepared where the flow runs (its candidates need every user's
+history against the whole catalogue) and scattered over the workers in equal contiguous
+blocks, in the order of the workers' addresses, ending on query-group boundaries. Then
 ``DaskLGBMClassifier`` or ``DaskLGBMRanker`` trains data-parallel. LightGBM's
 Dask interface has no early stopping, so every round is trained and the round is chosen
 afterwards on the whole validation split (tasks/core/gate/rounds.py); the model text is cut
