@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from schemas.errors import RetrainError
 from schemas.settings import Settings
 from schemas.specs import Features, ModelSpec
 from tasks.core.gate.measure import needs_own_holdout
@@ -35,6 +36,7 @@ from tasks.core.train.prepared import NotEnoughData, Prepared, fingerprint_rows
 from tasks.io import cluster
 from tasks.io.stores import ObjectStore, open_store
 
+WATCH_SECONDS = 5.0  # how often a wait for the blocks checks that their workers are there
 _STORES: dict[tuple[str, str | None], ObjectStore] = {}
 
 
@@ -88,7 +90,34 @@ class ClusterTraining:
         ]
 
     def _gather(self, func: Any, futures: list[Any], *args: Any) -> list[Any]:
-        return list(self.client.gather(self._each(func, futures, *args)))
+        """The answers of ``func`` on every block (see :meth:`_answers`)."""
+        return self._answers(self._each(func, futures, *args))
+
+    def _answers(self, futures: list[Any]) -> list[Any]:
+        """The futures' results, failing when a block's worker leaves.
+
+        Raises:
+            RetrainError: a worker holding a block left the cluster (a spot node reclaimed):
+                its tasks, pinned to it, would otherwise wait for it forever.
+        """
+        answers = []
+        for future in futures:
+            while True:
+                try:
+                    answers.append(future.result(timeout=WATCH_SECONDS))
+                    break
+                except TimeoutError:
+                    self._require_workers()
+        return answers
+
+    def _require_workers(self) -> None:
+        present = set(self.client.scheduler_info(n_workers=-1)["workers"])
+        gone = [w for w in self.workers if w not in present]
+        if gone:
+            raise RetrainError(
+                f"Dask worker(s) {', '.join(gone)} left the cluster at {self.address} while"
+                f" preparing {self.spec.name}'s data there: this run fails, its rerun starts again"
+            )
 
     def prepare(self) -> Prepared:
         """Read, shuffle, build, split and encode on the cluster.
@@ -118,7 +147,7 @@ class ClusterTraining:
         summaries = self._gather(blocks.block_summary, built, windows, spec, time_col)
         rows, positives = blocks.totals(summaries)
         require_windows(rows, positives, spec.split.min_rows)
-        shape = self.client.submit(blocks.shape_of, built[0]).result()
+        (shape,) = self._answers([self.client.submit(blocks.shape_of, built[0])])
         encoding = blocks.encoding_of(shape, summaries)
         if self.champion is not None and needs_own_holdout(spec, self.champion):
             champion = self._gather(blocks.holdout_of, built, self.champion, windows, time_col)
@@ -161,7 +190,7 @@ class ClusterTraining:
             self.client.submit(blocks.training_rows, f, p, workers=[w])
             for f, p, w in zip(split, local, self.workers, strict=True)
         ]
-        parts = self.client.gather(futures)
+        parts = self._answers(futures)
         return Matrix(np.vstack([m.x for m in parts]), np.concatenate([m.y for m in parts]))
 
     def fit(self, prepared: Prepared, run_id: int | None = None) -> Fitted:
@@ -170,6 +199,7 @@ class ClusterTraining:
         the training run (``run_id``) records none."""
         import dask.array as da
 
+        self._require_workers()  # the training rows' futures are pinned to their workers
         width, kept = len(prepared.encoding.names), [t for t in self._train if t[2]]
         x = da.concatenate([da.from_delayed(f, shape=(n, width), dtype=float) for f, _, n in kept])
         y = da.concatenate([da.from_delayed(f, shape=(n,), dtype=float) for _, f, n in kept])

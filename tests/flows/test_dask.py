@@ -352,3 +352,34 @@ def test_a_champion_built_by_another_builder_is_judged_on_its_own_features(
 
     assert second["version"] == "v2" and second["previous_champion"] == "v1", second
     assert second["champion_metrics"] == first["metrics"]  # the same rows, the same scores
+
+
+def test_a_worker_leaving_while_its_block_is_prepared_fails_the_run_instead_of_waiting(
+    env: Path,
+    sample: Sample,
+    ingest: Callable[[], dict[str, Any]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A block's tasks are pinned to its worker: when that worker is gone (a spot node
+    reclaimed), they would wait for it forever; the wait notices and fails the run."""
+    from distributed import Client, LocalCluster
+
+    from schemas.errors import RetrainError
+    from schemas.specs import load_model_spec
+    from tasks.io import cluster_data
+
+    monkeypatch.setattr(cluster_data, "WATCH_SECONDS", 0.2)
+    sample.land(sample.backfill)
+    ingest()
+    version = _latest_version()
+    spec = load_model_spec("fraud", version.settings.specs_dir)
+    with LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+        dashboard_address="127.0.0.1:0",
+    ) as cluster:  # fmt: skip
+        training = version.cluster(cluster.scheduler_address, spec)
+        with training, Client(cluster.scheduler_address) as other:
+            gone = training.workers[1]
+            other.retire_workers(workers=[gone], close_workers=True)
+            with pytest.raises(RetrainError, match=f"worker\\(s\\) {gone} left the cluster"):
+                training.prepare()
