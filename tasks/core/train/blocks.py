@@ -20,7 +20,7 @@ import pandas as pd
 from schemas.specs import Features, ModelSpec
 from tasks.core.train import features as feats
 from tasks.core.train.booster import Matrix
-from tasks.core.train.prepared import sort_events
+from tasks.core.train.prepared import NotEnoughData, sort_events
 from tasks.core.train.splits import Windows, compute_windows, split_masks
 
 SPLITS = ("train", "validation", "test")
@@ -62,8 +62,15 @@ def latest(built: feats.Built, time_col: str) -> pd.Timestamp | None:
 
 
 def windows_of(latest_times: list[pd.Timestamp | None], spec: ModelSpec) -> Windows:
-    """The windows on the newest event time of every block (the data's own clock)."""
-    return compute_windows(max(t for t in latest_times if t is not None), spec.split)
+    """The windows on the newest event time of every block (the data's own clock).
+
+    Raises:
+        NotEnoughData: every block is empty.
+    """
+    times = [t for t in latest_times if t is not None]
+    if not times:
+        raise NotEnoughData("the dataset version has no rows")
+    return compute_windows(max(times), spec.split)
 
 
 def block_summary(built: feats.Built, windows: Windows, spec: ModelSpec, time_col: str) -> Summary:
