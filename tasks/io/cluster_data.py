@@ -40,10 +40,12 @@ WATCH_SECONDS = 5.0  # how often a wait for the blocks checks that their workers
 _STORES: dict[tuple[str, str | None], ObjectStore] = {}
 
 
-def read_partition(part: tuple[str, str], settings: Settings) -> pd.DataFrame:
-    """One curated partition (``(key, sha256)``), verified, as a frame (runs on a worker)."""
+def read_partition(part: tuple[str, str], where: tuple[str, str | None]) -> pd.DataFrame:
+    """One curated partition (``(key, sha256)``), verified, as a frame (runs on a worker).
+
+    ``where``: the store's URL and KMS key id, all a worker is sent of the settings (the
+    registry's URL, which may hold a password, stays with the flow)."""
     key, sha256 = part
-    where = (settings.object_store_url, settings.s3_kms_key_id)
     if where not in _STORES:  # one client per worker process, not one per partition
         _STORES[where] = open_store(*where)
     return manifests.frame_of_partitions([_STORES[where].get_bytes(key, sha256=sha256)])
@@ -136,8 +138,9 @@ class ClusterTraining:
         with dask.config.set({"dataframe.convert-string": False}):
             # the frame's columns and types from one partition read here (0.02 s at 72,000
             # rows): left to infer them, Dask took 1.6 s to build the graph
-            meta = read_partition(self.partitions[0], self.settings).iloc[:0]
-            frame = dd.from_map(read_partition, self.partitions, settings=self.settings, meta=meta)
+            where = (self.settings.object_store_url, self.settings.s3_kms_key_id)
+            meta = read_partition(self.partitions[0], where).iloc[:0]
+            frame = dd.from_map(read_partition, self.partitions, where=where, meta=meta)
             by = self._history_key() or keys
             shuffled = frame.shuffle(by, npartitions=len(self.workers), shuffle_method="tasks")
             raw = self.client.compute(shuffled.to_delayed())
