@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from schemas.errors import RetrainError
+from schemas.errors import RetrainError, StoreError
 from schemas.settings import Settings
 from schemas.specs import Features, ModelSpec
 from tasks.core.gate.measure import needs_own_holdout
@@ -48,7 +48,20 @@ def read_partition(part: tuple[str, str], where: tuple[str, str | None]) -> pd.D
     key, sha256 = part
     if where not in _STORES:  # one client per worker process, not one per partition
         _STORES[where] = open_store(*where)
-    return manifests.frame_of_partitions([_STORES[where].get_bytes(key, sha256=sha256)])
+    try:
+        data = _STORES[where].get_bytes(key, sha256=sha256)
+    except StoreError as exc:  # say where: the flow's own machine may read it fine
+        raise type(exc)(f"{exc} (read by {_reader()} from {where[0]})") from exc
+    return manifests.frame_of_partitions([data])
+
+
+def _reader() -> str:
+    from distributed import get_worker
+
+    try:
+        return f"Dask worker {get_worker().address}"
+    except ValueError:  # not on a worker: the flow reading the frame's types
+        return "the flow"
 
 
 class ClusterTraining:
