@@ -102,7 +102,8 @@ def plan_training(model: str, dataset_version: str | None, settings: Settings) -
 def load_training_frames(plan: Plan, settings: Settings) -> dict[str, pd.DataFrame]:
     """Every dataset of the plan at its version (each partition verified); events sorted.
 
-    None when the model is prepared on the Dask cluster: its workers read the partitions."""
+    Nothing (``{}``) when the model is prepared on the Dask cluster: its workers read the
+    partitions (:func:`prepared_on_cluster`)."""
     if prepared_on_cluster(plan.spec, settings):
         return {}
     return datasets.load_frames(plan.dataset_versions, settings, step_logger())
