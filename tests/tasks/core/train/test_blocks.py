@@ -85,3 +85,23 @@ def test_a_block_without_its_customers_whole_history_would_differ() -> None:
 def test_empty_blocks_are_not_enough_data() -> None:
     with pytest.raises(NotEnoughData, match="no rows"):
         blocks.windows_of([None, None], _spec())
+
+
+def test_an_empty_block_changes_nothing() -> None:
+    """More workers than the data fills (a wide cluster, few customers): a block may be
+    empty; it reports nothing and the others give the whole frame's holdout."""
+    frame, spec = _frame(), _spec()
+    here = prepare_binary(frame, spec, "event_time", KEYS)
+    parts = [frame, frame.iloc[:0]]
+    built = [blocks.built_block(p, spec, "event_time", KEYS) for p in parts]
+    latest = [blocks.latest(b, "event_time") for b in built]
+    assert latest[1] is None
+    windows = blocks.windows_of(latest, spec)
+    summaries = [blocks.block_summary(b, windows, spec, "event_time") for b in built]
+    assert summaries[1].rows == {"train": 0, "validation": 0, "test": 0}
+    encoding = blocks.encoding_of(blocks.shape_of(built[0]), summaries)
+    split = [blocks.block_split(b, windows, spec, ("event_time", KEYS), encoding) for b in built]
+    assert split[1].train.x.shape == (0, len(encoding.names))
+    test, test_frame, _ = blocks.merged([(s.test, s.test_frame) for s in split], "event_time", KEYS)
+    np.testing.assert_array_equal(test.x, here.test.x)
+    pd.testing.assert_frame_equal(test_frame, here.test_frame)
