@@ -15,18 +15,15 @@ import pandas as pd
 import pytest
 
 from tests.helpers.samples import Sample
+from tests.helpers.services import local_cluster
+from tests.helpers.store import refuse_loading
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
 def cluster_address() -> Iterator[str]:
-    from distributed import LocalCluster
-
-    with LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-        dashboard_address="127.0.0.1:0",
-    ) as cluster:  # fmt: skip
+    with local_cluster() as cluster:
         yield cluster.scheduler_address
 
 
@@ -157,17 +154,10 @@ def test_the_retraining_flow_trains_on_the_cluster_and_the_card_says_so(
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    from tasks.io import datasets
-
     monkeypatch.setenv("RETRAIN_DASK_ADDRESS", cluster_address)
     sample.land(sample.backfill)
     assert ingest()["version"]["version"] == "v1"
-
-    def not_here(*args: Any) -> None:
-        raise AssertionError("the flow loaded the dataset: the cluster's workers read it")
-
-    monkeypatch.setattr(datasets, "load_frames", not_here)
-    monkeypatch.setattr(datasets, "load_dataset_frame", not_here)
+    refuse_loading(monkeypatch)
     caplog.set_level(logging.INFO, logger="prefect")
     result = retrain()
 
@@ -362,7 +352,7 @@ def test_a_worker_leaving_while_its_block_is_prepared_fails_the_run_instead_of_w
 ) -> None:
     """A block's tasks are pinned to its worker: when that worker is gone (a spot node
     reclaimed), they would wait for it forever; the wait notices and fails the run."""
-    from distributed import Client, LocalCluster
+    from distributed import Client
 
     from schemas.errors import RetrainError
     from schemas.specs import load_model_spec
@@ -373,10 +363,7 @@ def test_a_worker_leaving_while_its_block_is_prepared_fails_the_run_instead_of_w
     ingest()
     version = _latest_version()
     spec = load_model_spec("fraud", version.settings.specs_dir)
-    with LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-        dashboard_address="127.0.0.1:0",
-    ) as cluster:  # fmt: skip
+    with local_cluster() as cluster:
         training = version.cluster(cluster.scheduler_address, spec)
         with training, Client(cluster.scheduler_address) as other:
             gone = training.workers[1]

@@ -211,18 +211,14 @@ def test_the_cluster_s_workers_read_the_partitions_from_s3_and_a_damaged_one_is_
 ) -> None:
     """A cluster started with the store's credentials and endpoint in its environment (as
     the README asks of workers) trains from the S3 partitions; the flow never loads them."""
-    from distributed import LocalCluster
-
     from schemas.errors import IntegrityError
-    from tasks.io import datasets
+    from tests.helpers.services import local_cluster
+    from tests.helpers.store import refuse_loading
 
     sample.land(sample.backfill)
     assert ingest()["version"]["version"] == "v1"
-    monkeypatch.setattr(datasets, "load_frames", _not_here)
-    with LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-        dashboard_address="127.0.0.1:0",
-    ) as cluster:  # fmt: skip
+    refuse_loading(monkeypatch)
+    with local_cluster() as cluster:
         monkeypatch.setenv("RETRAIN_DASK_ADDRESS", cluster.scheduler_address)
         manifest = json.loads(get(s3, "datasets/transactions/v1.json"))
         damaged = manifest["partitions"][-1]["key"]  # the flow reads the first for its types
@@ -238,7 +234,3 @@ def test_the_cluster_s_workers_read_the_partitions_from_s3_and_a_damaged_one_is_
     assert result["outcome"] == "promoted", result
     card = json.loads(get(s3, "models/fraud/v1/card.json"))
     assert card["training"]["engine"]["kind"] == "dask"
-
-
-def _not_here(*args: Any) -> None:
-    raise AssertionError("the flow loaded the dataset: the cluster's workers read it")

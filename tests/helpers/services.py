@@ -272,3 +272,15 @@ def served_counts(prefect_file: Path = ROOT / "deployments" / "prefect.yaml") ->
 
     specs = load_definitions(prefect_file)
     return len(specs), sum(len(s.triggers) for s in specs) + 1
+
+
+def local_cluster() -> Any:
+    """A ``distributed.LocalCluster`` as the tests use it: two single-threaded worker
+    processes on 127.0.0.1 (its dashboard on any free port); a context manager. The workers
+    inherit this process's environment as it is when they start."""
+    from distributed import LocalCluster
+
+    return LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+        dashboard_address="127.0.0.1:0",
+    )  # fmt: skip

@@ -52,3 +52,15 @@ def record_key_reads(monkeypatch: Any) -> list[list[str]]:
 def read_keys(reads: list[list[str]]) -> list[str]:
     """Every partition key read, in order (``record_key_reads``' lists joined)."""
     return [key for read in reads for key in read]
+
+
+def refuse_loading(monkeypatch: Any) -> None:
+    """Make the flow's own loading of a dataset fail: a run that passes did not load it
+    (on a Dask cluster, the workers read the partitions)."""
+    from tasks.io import datasets
+
+    def not_here(*args: Any) -> None:
+        raise AssertionError("the flow loaded the dataset: the cluster's workers read it")
+
+    monkeypatch.setattr(datasets, "load_frames", not_here)
+    monkeypatch.setattr(datasets, "load_dataset_frame", not_here)
